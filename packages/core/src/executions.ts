@@ -1,0 +1,363 @@
+import { createHash } from "node:crypto";
+import { and, asc, desc, eq, getTableColumns, type SQL, sql } from "drizzle-orm";
+import { z } from "zod";
+import { type Actor, ownedBy } from "./actor";
+import type { Database } from "./db";
+import { ConflictError, NotFoundError } from "./errors";
+import { assertTransition, isTerminal } from "./lifecycle";
+import { id, isoDateTime, LIMITS, label, type Page, pagination } from "./limits";
+import {
+  EXECUTION_RESULTS,
+  EXECUTION_STATUSES,
+  type TestExecution,
+  type TestExecutionStep,
+  TRIGGERS,
+  testCases,
+  testExecutionSteps,
+  testExecutions,
+} from "./schema";
+import { getTestCase } from "./testCases";
+
+const path = z.string().trim().min(1).max(LIMITS.path);
+
+export const startExecutionInput = z.strictObject({
+  testCaseId: id,
+  browser: label.optional(),
+  environment: label.optional(),
+  baseUrl: z
+    .url({ protocol: /^https?$/, message: "must be an http(s) URL" })
+    .max(LIMITS.url)
+    .optional(),
+  triggeredBy: z.enum(TRIGGERS).default("manual"),
+  triggerDetails: z.string().max(LIMITS.text).optional(),
+  idempotencyKey: z.string().trim().min(1).max(LIMITS.idempotencyKey).optional(),
+});
+
+const executionFilters = {
+  status: z.enum(EXECUTION_STATUSES).optional(),
+  result: z.enum(EXECUTION_RESULTS).optional(),
+  browser: label.optional(),
+  environment: label.optional(),
+  testCaseId: id.optional(),
+};
+
+export const listExecutionsInput = z
+  .strictObject({ ...executionFilters, ...pagination })
+  .default({ skip: 0, limit: 50 });
+export const countExecutionsInput = z.strictObject(executionFilters).default({});
+
+export const executionHistoryInput = z.strictObject({ testCaseId: id, ...pagination });
+
+export const executionIdInput = z.strictObject({ id });
+
+export const updateExecutionInput = z.strictObject({
+  id,
+  status: z.enum(EXECUTION_STATUSES).optional(),
+  result: z.enum(EXECUTION_RESULTS).optional(),
+  startedAt: isoDateTime.optional(),
+  completedAt: isoDateTime.optional(),
+  durationSeconds: z.number().min(0).max(31_536_000).optional(),
+  consoleLog: z.string().max(LIMITS.consoleLog).optional(),
+  errorMessage: z.string().max(LIMITS.message).optional(),
+  screenshotPath: path.optional(),
+  videoPath: path.optional(),
+});
+
+export type ExecutionSummary = Pick<
+  TestExecution,
+  "id" | "status" | "result" | "totalSteps" | "passedSteps" | "failedSteps" | "skippedSteps"
+>;
+
+const {
+  consoleLog: _consoleLog,
+  idempotencyKey: _key,
+  idempotencyFingerprint: _fp,
+  ...listColumns
+} = getTableColumns(testExecutions);
+const {
+  idempotencyKey: _k,
+  idempotencyFingerprint: _f,
+  ...detailColumns
+} = getTableColumns(testExecutions);
+
+/** A list row: every column but the (possibly large) console log, plus the test case title. */
+export type ExecutionListItem = Omit<
+  TestExecution,
+  "consoleLog" | "idempotencyKey" | "idempotencyFingerprint"
+> & { testCaseTitle: string };
+export type ExecutionDetail = Omit<TestExecution, "idempotencyKey" | "idempotencyFingerprint"> & {
+  testCaseTitle: string;
+  steps: TestExecutionStep[];
+};
+
+function visibleExecution(actor: Actor, executionId: number) {
+  return and(eq(testExecutions.id, executionId), ownedBy(actor, testExecutions.userId));
+}
+
+/**
+ * Locks the execution row for the rest of the transaction, so summary recomputation and
+ * lifecycle checks of concurrent writers happen one after the other.
+ */
+export async function lockExecution(
+  tx: Database,
+  actor: Actor,
+  executionId: number,
+): Promise<TestExecution> {
+  const [row] = await tx
+    .select()
+    .from(testExecutions)
+    .where(visibleExecution(actor, executionId))
+    .for("update");
+  if (!row) throw new NotFoundError("Execution", executionId);
+  return row;
+}
+
+function fingerprint(input: z.output<typeof startExecutionInput>): string {
+  const { idempotencyKey: _ignored, ...rest } = input;
+  const canonical = JSON.stringify(Object.entries(rest).sort(([a], [b]) => a.localeCompare(b)));
+  return createHash("sha256").update(canonical).digest("hex");
+}
+
+export interface StartExecutionResult {
+  executionId: number;
+  testCaseId: number;
+  status: TestExecution["status"];
+  message: string;
+  createdAt: Date;
+}
+
+/**
+ * Creates a pending execution of a test case the actor can see. With an idempotency key, a
+ * repeat of the same request returns the first execution; the same key with different input is
+ * a CONFLICT.
+ */
+export async function startExecution(
+  db: Database,
+  actor: Actor,
+  raw: z.input<typeof startExecutionInput>,
+): Promise<StartExecutionResult> {
+  const input = startExecutionInput.parse(raw);
+  const testCase = await getTestCase(db, actor, { id: input.testCaseId });
+  const idempotencyFingerprint = input.idempotencyKey ? fingerprint(input) : null;
+  const [created] = await db
+    .insert(testExecutions)
+    .values({
+      testCaseId: testCase.id,
+      userId: actor.id,
+      status: "pending",
+      browser: input.browser ?? null,
+      environment: input.environment ?? null,
+      baseUrl: input.baseUrl ?? null,
+      triggeredBy: input.triggeredBy,
+      triggerDetails: input.triggerDetails ?? null,
+      idempotencyKey: input.idempotencyKey ?? null,
+      idempotencyFingerprint,
+    })
+    .onConflictDoNothing({ target: [testExecutions.userId, testExecutions.idempotencyKey] })
+    .returning();
+  if (created) {
+    return {
+      executionId: created.id,
+      testCaseId: created.testCaseId,
+      status: created.status,
+      message: `Execution ${created.id} of test case ${testCase.id} created`,
+      createdAt: created.createdAt,
+    };
+  }
+  return replayStart(db, actor, input.idempotencyKey ?? "", idempotencyFingerprint);
+}
+
+async function replayStart(
+  db: Database,
+  actor: Actor,
+  key: string,
+  expectedFingerprint: string | null,
+): Promise<StartExecutionResult> {
+  const [existing] = await db
+    .select()
+    .from(testExecutions)
+    .where(and(eq(testExecutions.userId, actor.id), eq(testExecutions.idempotencyKey, key)));
+  if (!existing) throw new ConflictError("the execution could not be created; try again");
+  if (existing.idempotencyFingerprint !== expectedFingerprint) {
+    throw new ConflictError(
+      `idempotency key "${key}" was already used for a different request (execution ${existing.id})`,
+    );
+  }
+  return {
+    executionId: existing.id,
+    testCaseId: existing.testCaseId,
+    status: existing.status,
+    message: `Execution ${existing.id} already exists for this idempotency key`,
+    createdAt: existing.createdAt,
+  };
+}
+
+/** One execution with every column and its steps in step order. */
+export async function getExecution(
+  db: Database,
+  actor: Actor,
+  raw: z.input<typeof executionIdInput>,
+): Promise<ExecutionDetail> {
+  const input = executionIdInput.parse(raw);
+  const [row] = await db
+    .select({ ...detailColumns, testCaseTitle: testCases.title })
+    .from(testExecutions)
+    .innerJoin(testCases, eq(testCases.id, testExecutions.testCaseId))
+    .where(visibleExecution(actor, input.id));
+  if (!row) throw new NotFoundError("Execution", input.id);
+  const steps = await db
+    .select()
+    .from(testExecutionSteps)
+    .where(eq(testExecutionSteps.executionId, input.id))
+    .orderBy(asc(testExecutionSteps.stepNumber));
+  return { ...row, steps };
+}
+
+function executionWhere(
+  actor: Actor,
+  filters: z.output<typeof countExecutionsInput>,
+): SQL | undefined {
+  return and(
+    ownedBy(actor, testExecutions.userId),
+    filters.status ? eq(testExecutions.status, filters.status) : undefined,
+    filters.result ? eq(testExecutions.result, filters.result) : undefined,
+    filters.browser ? eq(testExecutions.browser, filters.browser) : undefined,
+    filters.environment ? eq(testExecutions.environment, filters.environment) : undefined,
+    filters.testCaseId ? eq(testExecutions.testCaseId, filters.testCaseId) : undefined,
+  );
+}
+
+export async function countExecutions(
+  db: Database,
+  actor: Actor,
+  raw: z.input<typeof countExecutionsInput>,
+): Promise<number> {
+  const filters = countExecutionsInput.parse(raw);
+  const [row] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(testExecutions)
+    .where(executionWhere(actor, filters));
+  return row?.n ?? 0;
+}
+
+/** Executions newest first, filtered by the seed's filters, with the total for pagination. */
+export async function listExecutions(
+  db: Database,
+  actor: Actor,
+  raw: z.input<typeof listExecutionsInput>,
+): Promise<Page<ExecutionListItem>> {
+  const { skip, limit, ...filters } = listExecutionsInput.parse(raw);
+  const where = executionWhere(actor, filters);
+  const [items, total] = await Promise.all([
+    db
+      .select({ ...listColumns, testCaseTitle: testCases.title })
+      .from(testExecutions)
+      .innerJoin(testCases, eq(testCases.id, testExecutions.testCaseId))
+      .where(where)
+      .orderBy(desc(testExecutions.createdAt), desc(testExecutions.id))
+      .offset(skip)
+      .limit(limit),
+    countExecutions(db, actor, filters),
+  ]);
+  return { items, total, skip, limit };
+}
+
+/** The executions of one test case; NOT_FOUND when the actor cannot see the test case. */
+export async function executionHistory(
+  db: Database,
+  actor: Actor,
+  raw: z.input<typeof executionHistoryInput>,
+): Promise<Page<ExecutionListItem>> {
+  const input = executionHistoryInput.parse(raw);
+  await getTestCase(db, actor, { id: input.testCaseId });
+  return listExecutions(db, actor, input);
+}
+
+/**
+ * Changes status, result, timings or artifacts. Status moves follow the lifecycle; once an
+ * execution is terminal its status, result and timings are final (repeating them is a no-op),
+ * while artifacts (logs, screenshots, video) may still be attached.
+ */
+export async function updateExecution(
+  db: Database,
+  actor: Actor,
+  raw: z.input<typeof updateExecutionInput>,
+): Promise<Omit<TestExecution, "idempotencyKey" | "idempotencyFingerprint">> {
+  const { id: executionId, ...changes } = updateExecutionInput.parse(raw);
+  return db.transaction(async (tx) => {
+    const current = await lockExecution(tx, actor, executionId);
+    const next = nextExecutionState(current, changes, new Date());
+    const [row] = await tx
+      .update(testExecutions)
+      .set({ ...next, updatedAt: new Date() })
+      .where(eq(testExecutions.id, executionId))
+      .returning(detailColumns);
+    if (!row) throw new NotFoundError("Execution", executionId);
+    return row;
+  });
+}
+
+type ExecutionChanges = Omit<z.output<typeof updateExecutionInput>, "id">;
+
+function nextExecutionState(current: TestExecution, changes: ExecutionChanges, now: Date) {
+  const { status, result, startedAt, completedAt, durationSeconds, ...artifacts } = changes;
+  if (isTerminal(current.status)) {
+    assertUnchangedWhenFinal(current, { status, result, startedAt, completedAt, durationSeconds });
+    return artifacts;
+  }
+  const to = status ?? current.status;
+  assertTransition(current.status, to);
+  const next: Partial<TestExecution> = { ...artifacts, status: to };
+  if (result) next.result = result;
+  next.startedAt = startedAt ?? current.startedAt ?? (to !== "pending" ? now : null);
+  if (isTerminal(to)) {
+    next.completedAt = completedAt ?? now;
+    if (next.startedAt && next.completedAt < next.startedAt) {
+      throw new ConflictError("completedAt must not be before startedAt");
+    }
+    next.durationSeconds =
+      durationSeconds ??
+      (next.startedAt ? (next.completedAt.getTime() - next.startedAt.getTime()) / 1000 : null);
+  } else if (completedAt || durationSeconds !== undefined) {
+    throw new ConflictError(
+      "completedAt and durationSeconds can only be set when the execution finishes",
+    );
+  }
+  return next;
+}
+
+function assertUnchangedWhenFinal(
+  current: TestExecution,
+  asked: Pick<
+    ExecutionChanges,
+    "status" | "result" | "startedAt" | "completedAt" | "durationSeconds"
+  >,
+) {
+  const differs =
+    (asked.status !== undefined && asked.status !== current.status) ||
+    (asked.result !== undefined && asked.result !== current.result) ||
+    (asked.startedAt !== undefined && asked.startedAt.getTime() !== current.startedAt?.getTime()) ||
+    (asked.completedAt !== undefined &&
+      asked.completedAt.getTime() !== current.completedAt?.getTime()) ||
+    (asked.durationSeconds !== undefined && asked.durationSeconds !== current.durationSeconds);
+  if (differs) {
+    throw new ConflictError(
+      `execution ${current.id} is already ${current.status}, which is final; its status, result and timings cannot change`,
+    );
+  }
+}
+
+/** Deletes an execution and, by cascade, its steps. */
+export async function deleteExecution(
+  db: Database,
+  actor: Actor,
+  raw: z.input<typeof executionIdInput>,
+): Promise<{ id: number }> {
+  const input = executionIdInput.parse(raw);
+  const [row] = await db
+    .delete(testExecutions)
+    .where(visibleExecution(actor, input.id))
+    .returning({ id: testExecutions.id });
+  if (!row) throw new NotFoundError("Execution", input.id);
+  return row;
+}

@@ -1,0 +1,13 @@
+export * from "./actor";
+export * from "./db";
+export * from "./errors";
+export * from "./executions";
+export * from "./lifecycle";
+export * from "./limits";
+export { hashPassword, verifyPassword } from "./passwords";
+export * from "./schema";
+export * from "./stats";
+export * from "./steps";
+export * from "./testCases";
+export * from "./tokens";
+export * from "./users";

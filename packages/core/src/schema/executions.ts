@@ -1,0 +1,107 @@
+import { relations } from "drizzle-orm";
+import {
+  boolean,
+  doublePrecision,
+  index,
+  integer,
+  pgTable,
+  text,
+  timestamp,
+  unique,
+  uniqueIndex,
+  varchar,
+} from "drizzle-orm/pg-core";
+import { executionResultEnum, executionStatusEnum, triggeredByEnum } from "./enums";
+import { testCases } from "./testCases";
+import { users } from "./users";
+
+export const testExecutions = pgTable(
+  "test_executions",
+  {
+    id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
+    testCaseId: integer("test_case_id")
+      .notNull()
+      .references(() => testCases.id, { onDelete: "cascade" }),
+    userId: integer("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    status: executionStatusEnum("status").notNull().default("pending"),
+    result: executionResultEnum("result"),
+    startedAt: timestamp("started_at", { withTimezone: true }),
+    completedAt: timestamp("completed_at", { withTimezone: true }),
+    durationSeconds: doublePrecision("duration_seconds"),
+    browser: varchar("browser", { length: 50 }),
+    environment: varchar("environment", { length: 50 }),
+    baseUrl: varchar("base_url", { length: 500 }),
+    totalSteps: integer("total_steps").notNull().default(0),
+    passedSteps: integer("passed_steps").notNull().default(0),
+    failedSteps: integer("failed_steps").notNull().default(0),
+    skippedSteps: integer("skipped_steps").notNull().default(0),
+    consoleLog: text("console_log"),
+    errorMessage: text("error_message"),
+    screenshotPath: varchar("screenshot_path", { length: 500 }),
+    videoPath: varchar("video_path", { length: 500 }),
+    triggeredBy: triggeredByEnum("triggered_by").notNull().default("manual"),
+    triggerDetails: text("trigger_details"),
+    idempotencyKey: varchar("idempotency_key", { length: 200 }),
+    idempotencyFingerprint: varchar("idempotency_fingerprint", { length: 64 }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    // The seed's single-column indexes.
+    index("test_executions_test_case_id_idx").on(t.testCaseId),
+    index("test_executions_user_id_idx").on(t.userId),
+    index("test_executions_status_idx").on(t.status),
+    index("test_executions_result_idx").on(t.result),
+    index("test_executions_created_at_idx").on(t.createdAt),
+    // Composite indexes for the newest-first lists and per-owner statistics.
+    index("test_executions_user_created_idx").on(t.userId, t.createdAt.desc(), t.id.desc()),
+    index("test_executions_case_created_idx").on(t.testCaseId, t.createdAt.desc(), t.id.desc()),
+    index("test_executions_status_running_idx").on(t.status, t.updatedAt),
+    uniqueIndex("test_executions_user_idempotency_key").on(t.userId, t.idempotencyKey),
+  ],
+);
+
+export const testExecutionSteps = pgTable(
+  "test_execution_steps",
+  {
+    id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
+    executionId: integer("execution_id")
+      .notNull()
+      .references(() => testExecutions.id, { onDelete: "cascade" }),
+    stepNumber: integer("step_number").notNull(),
+    stepDescription: text("step_description").notNull(),
+    expectedResult: text("expected_result"),
+    result: executionResultEnum("result").notNull(),
+    actualResult: text("actual_result"),
+    errorMessage: text("error_message"),
+    startedAt: timestamp("started_at", { withTimezone: true }),
+    completedAt: timestamp("completed_at", { withTimezone: true }),
+    durationSeconds: doublePrecision("duration_seconds"),
+    screenshotPath: varchar("screenshot_path", { length: 500 }),
+    screenshotBefore: varchar("screenshot_before", { length: 500 }),
+    screenshotAfter: varchar("screenshot_after", { length: 500 }),
+    retryCount: integer("retry_count").notNull().default(0),
+    isCritical: boolean("is_critical").notNull().default(false),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  // The unique constraint's index also serves lookups by execution in step order.
+  (t) => [unique("test_execution_steps_execution_step_key").on(t.executionId, t.stepNumber)],
+);
+
+export const testExecutionsRelations = relations(testExecutions, ({ one, many }) => ({
+  testCase: one(testCases, { fields: [testExecutions.testCaseId], references: [testCases.id] }),
+  user: one(users, { fields: [testExecutions.userId], references: [users.id] }),
+  steps: many(testExecutionSteps),
+}));
+
+export const testExecutionStepsRelations = relations(testExecutionSteps, ({ one }) => ({
+  execution: one(testExecutions, {
+    fields: [testExecutionSteps.executionId],
+    references: [testExecutions.id],
+  }),
+}));
+
+export type TestExecution = typeof testExecutions.$inferSelect;
+export type TestExecutionStep = typeof testExecutionSteps.$inferSelect;

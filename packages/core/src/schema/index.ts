@@ -1,0 +1,4 @@
+export * from "./enums";
+export * from "./executions";
+export * from "./testCases";
+export * from "./users";

@@ -1,0 +1,31 @@
+import { relations, sql } from "drizzle-orm";
+import { index, integer, jsonb, pgTable, text, timestamp, varchar } from "drizzle-orm/pg-core";
+import { testExecutions } from "./executions";
+import { users } from "./users";
+
+export interface TestCaseStep {
+  description: string;
+  expectedResult: string | null;
+}
+
+export const testCases = pgTable(
+  "test_cases",
+  {
+    id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
+    userId: integer("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    title: varchar("title", { length: 500 }).notNull(),
+    description: text("description"),
+    steps: jsonb("steps").$type<TestCaseStep[]>().notNull().default(sql`'[]'::jsonb`),
+    tags: text("tags").array().notNull().default(sql`'{}'::text[]`),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("test_cases_user_id_created_at_idx").on(t.userId, t.createdAt.desc())],
+);
+
+export const testCasesRelations = relations(testCases, ({ one, many }) => ({
+  owner: one(users, { fields: [testCases.userId], references: [users.id] }),
+  executions: many(testExecutions),
+}));

@@ -1,0 +1,194 @@
+import { createHash, randomBytes } from "node:crypto";
+import { and, desc, eq, gt, isNull, or, sql } from "drizzle-orm";
+import { z } from "zod";
+import type { Actor } from "./actor";
+import type { Database } from "./db";
+import { NotFoundError, RateLimitedError, UnauthorizedError } from "./errors";
+import { id, isoDateTime, LIMITS } from "./limits";
+import { decoyPasswordHash, verifyPassword } from "./passwords";
+import { apiTokens, loginThrottle, type TokenKind, users } from "./schema";
+import { email, findUserByEmail, type PublicUser, publicUserColumns } from "./users";
+
+const TOKEN_PREFIX = "tt_";
+export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
+export const LOGIN_MAX_FAILURES = 5;
+export const LOGIN_WINDOW_MS = 15 * 60 * 1000;
+
+export const loginInput = z.strictObject({
+  email,
+  password: z.string().min(1, "is required").max(256),
+});
+
+export const createApiTokenInput = z.strictObject({
+  name: z.string().trim().min(1).max(LIMITS.name),
+  expiresAt: isoDateTime
+    .refine((date) => date.getTime() > Date.now(), "must be in the future")
+    .optional(),
+});
+
+export const revokeApiTokenInput = z.strictObject({ id });
+
+export function hashToken(token: string): string {
+  return createHash("sha256").update(token).digest("hex");
+}
+
+/** A 256-bit random token; only its SHA-256 hash is stored. */
+function newToken(): { token: string; tokenHash: string; prefix: string } {
+  const token = TOKEN_PREFIX + randomBytes(32).toString("base64url");
+  return { token, tokenHash: hashToken(token), prefix: token.slice(0, 10) };
+}
+
+async function issueToken(
+  db: Database,
+  userId: number,
+  kind: TokenKind,
+  name: string,
+  expiresAt: Date | null,
+) {
+  const { token, tokenHash, prefix } = newToken();
+  const [row] = await db
+    .insert(apiTokens)
+    .values({ userId, kind, name, tokenHash, prefix, expiresAt })
+    .returning({
+      id: apiTokens.id,
+      name: apiTokens.name,
+      prefix: apiTokens.prefix,
+      expiresAt: apiTokens.expiresAt,
+    });
+  if (!row) throw new Error("token insert returned no row");
+  return { ...row, token };
+}
+
+export interface LoginResult {
+  token: string;
+  expiresAt: Date;
+  user: Pick<PublicUser, "id" | "email" | "name" | "role">;
+}
+
+/**
+ * Checks a password and issues a session token. After LOGIN_MAX_FAILURES failures within
+ * LOGIN_WINDOW_MS for one email, further attempts are refused until the window ends.
+ */
+export async function login(
+  db: Database,
+  raw: z.input<typeof loginInput>,
+  now = new Date(),
+): Promise<LoginResult> {
+  const input = loginInput.parse(raw);
+  await assertNotThrottled(db, input.email, now);
+  const user = await findUserByEmail(db, input.email);
+  const ok = await verifyPassword(
+    user?.passwordHash ?? (await decoyPasswordHash()),
+    input.password,
+  );
+  if (!user || !ok) {
+    await recordLoginFailure(db, input.email, now);
+    throw new UnauthorizedError("email or password is incorrect");
+  }
+  await db.delete(loginThrottle).where(eq(loginThrottle.email, input.email));
+  const expiresAt = new Date(now.getTime() + SESSION_TTL_MS);
+  const issued = await issueToken(db, user.id, "session", "login", expiresAt);
+  return {
+    token: issued.token,
+    expiresAt,
+    user: { id: user.id, email: user.email, name: user.name, role: user.role },
+  };
+}
+
+async function assertNotThrottled(db: Database, address: string, now: Date) {
+  const [row] = await db.select().from(loginThrottle).where(eq(loginThrottle.email, address));
+  if (row?.lockedUntil && row.lockedUntil > now) {
+    const retryAfterSeconds = Math.ceil((row.lockedUntil.getTime() - now.getTime()) / 1000);
+    throw new RateLimitedError(
+      `too many failed logins for this account; try again in ${retryAfterSeconds} s`,
+      retryAfterSeconds,
+    );
+  }
+}
+
+/** Counts a failure atomically (one upsert), so parallel guesses cannot slip past the limit. */
+async function recordLoginFailure(db: Database, address: string, now: Date) {
+  const windowStart = new Date(now.getTime() - LOGIN_WINDOW_MS);
+  const lockUntil = new Date(now.getTime() + LOGIN_WINDOW_MS);
+  const inWindow = sql`${loginThrottle.windowStartedAt} > ${windowStart.toISOString()}::timestamptz`;
+  const failures = sql`case when ${inWindow} then ${loginThrottle.failures} + 1 else 1 end`;
+  await db
+    .insert(loginThrottle)
+    .values({ email: address, failures: 1, windowStartedAt: now, lockedUntil: null })
+    .onConflictDoUpdate({
+      target: loginThrottle.email,
+      set: {
+        failures,
+        windowStartedAt: sql`case when ${inWindow} then ${loginThrottle.windowStartedAt} else ${now.toISOString()}::timestamptz end`,
+        lockedUntil: sql`case when ${failures} >= ${LOGIN_MAX_FAILURES} then ${lockUntil.toISOString()}::timestamptz else null end`,
+      },
+    });
+}
+
+/** Resolves a bearer token to its user; expired, revoked or unknown tokens are UNAUTHORIZED. */
+export async function authenticateToken(db: Database, token: string, now = new Date()) {
+  const [row] = await db
+    .select({ tokenId: apiTokens.id, lastUsedAt: apiTokens.lastUsedAt, user: publicUserColumns })
+    .from(apiTokens)
+    .innerJoin(users, eq(users.id, apiTokens.userId))
+    .where(
+      and(
+        eq(apiTokens.tokenHash, hashToken(token)),
+        isNull(apiTokens.revokedAt),
+        or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, now)),
+      ),
+    )
+    .limit(1);
+  if (!row) throw new UnauthorizedError("the token is invalid, expired or revoked");
+  // Written at most once a minute per token, so reads do not turn into a write each.
+  if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > 60_000) {
+    await db.update(apiTokens).set({ lastUsedAt: now }).where(eq(apiTokens.id, row.tokenId));
+  }
+  return { tokenId: row.tokenId, user: row.user };
+}
+
+export function createApiToken(
+  db: Database,
+  actor: Actor,
+  raw: z.input<typeof createApiTokenInput>,
+) {
+  const input = createApiTokenInput.parse(raw);
+  return issueToken(db, actor.id, "api", input.name, input.expiresAt ?? null);
+}
+
+export function listApiTokens(db: Database, actor: Actor) {
+  return db
+    .select({
+      id: apiTokens.id,
+      name: apiTokens.name,
+      prefix: apiTokens.prefix,
+      expiresAt: apiTokens.expiresAt,
+      lastUsedAt: apiTokens.lastUsedAt,
+      revokedAt: apiTokens.revokedAt,
+      createdAt: apiTokens.createdAt,
+    })
+    .from(apiTokens)
+    .where(and(eq(apiTokens.userId, actor.id), eq(apiTokens.kind, "api")))
+    .orderBy(desc(apiTokens.createdAt), desc(apiTokens.id));
+}
+
+/** Revokes one of the actor's own API tokens; revoking twice is harmless. */
+export async function revokeApiToken(
+  db: Database,
+  actor: Actor,
+  raw: z.input<typeof revokeApiTokenInput>,
+) {
+  const input = revokeApiTokenInput.parse(raw);
+  const [row] = await db
+    .update(apiTokens)
+    .set({ revokedAt: sql`coalesce(${apiTokens.revokedAt}, now())` })
+    .where(and(eq(apiTokens.id, input.id), eq(apiTokens.userId, actor.id)))
+    .returning({ id: apiTokens.id, revokedAt: apiTokens.revokedAt });
+  if (!row) throw new NotFoundError("API token", input.id);
+  return row;
+}
+
+/** Ends the session the given token belongs to. */
+export async function revokeTokenById(db: Database, tokenId: number) {
+  await db.update(apiTokens).set({ revokedAt: new Date() }).where(eq(apiTokens.id, tokenId));
+}

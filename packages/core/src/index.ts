@@ -8,6 +8,7 @@ export { hashPassword, verifyPassword } from "./passwords";
 export * from "./schema";
 export * from "./stats";
 export * from "./steps";
+export * from "./stuckExecutions";
 export * from "./testCases";
 export * from "./tokens";
 export * from "./users";

@@ -23,10 +23,16 @@ export const DEFAULT_PAGE_SIZE = 50;
 
 export const id = z.number().int().positive().max(2_147_483_647);
 
-/** ISO 8601 date-time with an offset (`2026-01-01T10:00:00Z`), parsed into a Date. */
-export const isoDateTime = z.iso
-  .datetime({ offset: true, message: "must be an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z" })
-  .transform((value) => new Date(value));
+/**
+ * ISO 8601 date-time with an offset (`2026-01-31T12:00:00Z`), parsed into a Date. A Date is
+ * accepted too (it travels as that string in JSON), so parsing a parsed input again is harmless.
+ */
+export const isoDateTime = z.union([
+  z.date(),
+  z.iso
+    .datetime({ offset: true, message: "must be an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z" })
+    .transform((value) => new Date(value)),
+]);
 
 /** A free-text label teams choose themselves (browser, environment), stored in lower case. */
 export const label = z.string().trim().min(1).max(LIMITS.shortLabel).toLowerCase();

@@ -1,0 +1,96 @@
+import { resolve } from "node:path";
+import { z } from "zod";
+
+const port = z.coerce.number().int().min(0).max(65_535);
+const positiveInt = z.coerce.number().int().positive();
+
+const configSchema = z
+  .object({
+    DATABASE_URL: z
+      .string()
+      .trim()
+      .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
+      .optional(),
+    TESTTRACK_DATA_DIR: z.string().trim().min(1).optional(),
+    PORT: port.default(3000),
+    HOST: z.string().trim().min(1).default("127.0.0.1"),
+    TESTTRACK_ADMIN_EMAIL: z.email().optional(),
+    TESTTRACK_ADMIN_PASSWORD: z.string().min(8, "must be at least 8 characters").optional(),
+    LOG_LEVEL: z
+      .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
+      .default("info"),
+    NODE_ENV: z.enum(["production", "development", "test"]).default("production"),
+    TESTTRACK_CORS_ORIGINS: z
+      .string()
+      .default("")
+      .transform((value) =>
+        value
+          .split(",")
+          .map((origin) => origin.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.url({ message: "must list origins such as https://qa.example.com" }))),
+    TESTTRACK_MAX_BODY_BYTES: positiveInt.default(5 * 1024 * 1024),
+    TESTTRACK_MAX_BATCH_SIZE: positiveInt.max(1000).default(50),
+    TESTTRACK_STUCK_AFTER_MINUTES: z.coerce.number().positive().default(60),
+    TESTTRACK_SWEEP_INTERVAL_SECONDS: z.coerce.number().positive().default(60),
+  })
+  .refine((c) => !c.TESTTRACK_ADMIN_PASSWORD || c.TESTTRACK_ADMIN_EMAIL, {
+    path: ["TESTTRACK_ADMIN_EMAIL"],
+    message: "is required when TESTTRACK_ADMIN_PASSWORD is set",
+  })
+  .refine((c) => !c.TESTTRACK_ADMIN_EMAIL || c.TESTTRACK_ADMIN_PASSWORD, {
+    path: ["TESTTRACK_ADMIN_PASSWORD"],
+    message: "is required when TESTTRACK_ADMIN_EMAIL is set",
+  });
+
+export interface Config {
+  databaseUrl: string | undefined;
+  dataDir: string;
+  port: number;
+  host: string;
+  admin: { email: string; password: string } | undefined;
+  logLevel: z.output<typeof configSchema>["LOG_LEVEL"];
+  /** Development mode puts stack traces into error answers; production never does. */
+  development: boolean;
+  corsOrigins: string[];
+  maxBodyBytes: number;
+  maxBatchSize: number;
+  stuckAfterMs: number;
+  sweepIntervalMs: number;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Reads and validates every setting at once; a bad value names its variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const blanksRemoved = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ""));
+  const parsed = configSchema.safeParse(blanksRemoved);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (issue) => `  ${issue.path.join(".")}: ${issue.message}`,
+    );
+    throw new ConfigError(`invalid configuration:\n${problems.join("\n")}`);
+  }
+  const c = parsed.data;
+  const workingDir = env.INIT_CWD ?? process.cwd();
+  return {
+    databaseUrl: c.DATABASE_URL,
+    dataDir: resolve(workingDir, c.TESTTRACK_DATA_DIR ?? ".testtrack-data"),
+    port: c.PORT,
+    host: c.HOST,
+    admin:
+      c.TESTTRACK_ADMIN_EMAIL && c.TESTTRACK_ADMIN_PASSWORD
+        ? { email: c.TESTTRACK_ADMIN_EMAIL, password: c.TESTTRACK_ADMIN_PASSWORD }
+        : undefined,
+    logLevel: c.LOG_LEVEL,
+    development: c.NODE_ENV === "development",
+    corsOrigins: c.TESTTRACK_CORS_ORIGINS,
+    maxBodyBytes: c.TESTTRACK_MAX_BODY_BYTES,
+    maxBatchSize: c.TESTTRACK_MAX_BATCH_SIZE,
+    stuckAfterMs: c.TESTTRACK_STUCK_AFTER_MINUTES * 60_000,
+    sweepIntervalMs: c.TESTTRACK_SWEEP_INTERVAL_SECONDS * 1000,
+  };
+}

@@ -1,0 +1,120 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { DatabaseHandle } from "@testtrack/core";
+import { createHTTPHandler } from "@trpc/server/adapters/standalone";
+import cors from "cors";
+import type { Logger } from "pino";
+import { pinoHttp } from "pino-http";
+import type { Config } from "./config";
+import { requestContext } from "./context";
+import { appRouter } from "./router";
+
+export const TRPC_PATH = "/trpc";
+
+export interface HttpHost {
+  server: Server;
+  /** Listens and resolves with the base URL (http://host:port). */
+  listen(): Promise<string>;
+  /** Stops accepting connections and waits for in-flight requests to finish. */
+  close(): Promise<void>;
+}
+
+type HostConfig = Pick<
+  Config,
+  "port" | "host" | "corsOrigins" | "maxBodyBytes" | "maxBatchSize" | "development"
+>;
+
+const REQUEST_ID = /^[\w.:-]{1,64}$/;
+
+export function createHttpHost(
+  config: HostConfig,
+  database: DatabaseHandle,
+  log: Logger,
+): HttpHost {
+  const deps = { db: database.db, log, development: config.development };
+  const logRequests = pinoHttp({
+    logger: log,
+    genReqId: (req, res) => {
+      const given = req.headers["x-request-id"];
+      const id = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+      res.setHeader("x-request-id", id);
+      return id;
+    },
+    // Only the method and path: never headers (tokens) or query inputs.
+    serializers: {
+      req: (req: { id: unknown; method: string; url: string }) => ({
+        id: req.id,
+        method: req.method,
+        path: req.url.split("?")[0],
+      }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+    },
+    customLogLevel: (_req, res, error) =>
+      error || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "warn" : "info",
+    customSuccessMessage: (req, res) => `${req.method} ${req.url?.split("?")[0]} ${res.statusCode}`,
+  });
+  const allowCors = cors({
+    origin: (origin, callback) => callback(null, !origin || config.corsOrigins.includes(origin)),
+    maxAge: 600,
+  });
+  const trpc = createHTTPHandler({
+    router: appRouter,
+    basePath: `${TRPC_PATH}/`,
+    maxBodySize: config.maxBodyBytes,
+    maxBatchSize: config.maxBatchSize,
+    createContext: ({ req }) => requestContext(deps, req),
+    onError: ({ error, path, ctx }) => {
+      if (error.code === "INTERNAL_SERVER_ERROR") {
+        (ctx?.log ?? log).error({ err: error.cause ?? error, path }, "procedure failed");
+      }
+    },
+  });
+
+  let shuttingDown = false;
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    logRequests(req, res);
+    if (shuttingDown) res.setHeader("connection", "close");
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    if (path === "/healthz") return void health(database, res);
+    if (path === TRPC_PATH || path.startsWith(`${TRPC_PATH}/`)) {
+      return allowCors(req, res, () => trpc(req, res));
+    }
+    sendJson(res, 404, { error: `nothing at ${path}; the API is at ${TRPC_PATH}` });
+  });
+  server.keepAliveTimeout = 5_000;
+
+  return {
+    server,
+    listen: () =>
+      new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(config.port, config.host, () => {
+          const address = server.address();
+          const port = typeof address === "object" && address ? address.port : config.port;
+          const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+          resolve(`http://${host}:${port}`);
+        });
+      }),
+    close: () =>
+      new Promise((resolve) => {
+        shuttingDown = true;
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}
+
+async function health(database: DatabaseHandle, res: ServerResponse) {
+  try {
+    await database.ping();
+    sendJson(res, 200, { status: "ok", database: database.engine });
+  } catch {
+    sendJson(res, 503, { status: "unavailable", database: database.engine });
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown) {
+  res.statusCode = status;
+  res.setHeader("content-type", "application/json");
+  res.end(JSON.stringify(body));
+}

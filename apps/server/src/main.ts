@@ -1,0 +1,42 @@
+import { startServer } from "./app";
+import { ConfigError, loadConfig } from "./config";
+
+async function main() {
+  const config = loadConfig();
+  const server = await startServer(config);
+  const where = config.databaseUrl ? "PostgreSQL" : `embedded PGlite in ${config.dataDir}`;
+  console.log(
+    `TestTrack listening on ${server.url} (tRPC at ${server.url}/trpc, database: ${where})`,
+  );
+  if (server.generatedAdmin) {
+    console.log(
+      [
+        "",
+        "  First start: an admin account was created. These credentials are shown only once:",
+        `    email:    ${server.generatedAdmin.email}`,
+        `    password: ${server.generatedAdmin.password}`,
+        "",
+      ].join("\n"),
+    );
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal} received: finishing in-flight requests, then stopping`);
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error("shutdown failed:", error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof ConfigError ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,21 @@
+import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
+import { authRouter } from "./routers/auth";
+import { executionRouter } from "./routers/execution";
+import { statsRouter } from "./routers/stats";
+import { stepRouter } from "./routers/step";
+import { testCaseRouter } from "./routers/testCase";
+import { userRouter } from "./routers/user";
+import { router } from "./trpc";
+
+export const appRouter = router({
+  auth: authRouter,
+  user: userRouter,
+  testCase: testCaseRouter,
+  execution: executionRouter,
+  step: stepRouter,
+  stats: statsRouter,
+});
+
+export type AppRouter = typeof appRouter;
+export type RouterInputs = inferRouterInputs<AppRouter>;
+export type RouterOutputs = inferRouterOutputs<AppRouter>;

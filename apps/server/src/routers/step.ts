@@ -1,0 +1,21 @@
+import {
+  listSteps,
+  listStepsInput,
+  recordSteps,
+  recordStepsInput,
+  updateStep,
+  updateStepInput,
+} from "@testtrack/core";
+import { authedProcedure, router } from "../trpc";
+
+export const stepRouter = router({
+  record: authedProcedure
+    .input(recordStepsInput)
+    .mutation(({ ctx, input }) => recordSteps(ctx.db, ctx.user, input)),
+  list: authedProcedure
+    .input(listStepsInput)
+    .query(({ ctx, input }) => listSteps(ctx.db, ctx.user, input)),
+  update: authedProcedure
+    .input(updateStepInput)
+    .mutation(({ ctx, input }) => updateStep(ctx.db, ctx.user, input)),
+});

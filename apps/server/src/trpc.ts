@@ -1,0 +1,56 @@
+import { initTRPC, TRPCError } from "@trpc/server";
+import { ZodError, z } from "zod";
+import type { Context } from "./context";
+import { describeZodError, toTRPCError } from "./errors";
+
+const t = initTRPC.context<Context>().create({
+  errorFormatter({ shape, error, ctx }) {
+    const zodError = error.cause instanceof ZodError ? error.cause : null;
+    const internal = error.code === "INTERNAL_SERVER_ERROR";
+    return {
+      ...shape,
+      message: zodError
+        ? describeZodError(zodError)
+        : internal
+          ? "internal server error; the request id in the server log has the details"
+          : shape.message,
+      data: {
+        code: shape.data.code,
+        httpStatus: shape.data.httpStatus,
+        path: shape.data.path,
+        requestId: ctx?.requestId,
+        zodError: zodError ? z.flattenError(zodError) : null,
+        issues: zodError
+          ? zodError.issues.map((issue) => ({ path: issue.path, message: issue.message }))
+          : null,
+        ...(ctx?.development && shape.data.stack ? { stack: shape.data.stack } : {}),
+      },
+    };
+  },
+});
+
+/** Maps domain and database errors to tRPC codes: the one place where that happens. */
+const mapErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok) {
+    const mapped = toTRPCError(result.error.cause ?? result.error);
+    if (mapped) throw mapped;
+  }
+  return result;
+});
+
+const authenticated = t.middleware(async ({ ctx, next }) => {
+  const session = await ctx.authenticate();
+  return next({ ctx: { ...ctx, user: session.user, session } });
+});
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+export const publicProcedure = t.procedure.use(mapErrors);
+export const authedProcedure = publicProcedure.use(authenticated);
+export const adminProcedure = authedProcedure.use(({ ctx, next }) => {
+  if (ctx.user.role !== "admin") {
+    throw new TRPCError({ code: "FORBIDDEN", message: "only an admin can do this" });
+  }
+  return next({ ctx });
+});

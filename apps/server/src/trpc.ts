@@ -3,6 +3,23 @@ import { ZodError, z } from "zod";
 import type { Context } from "./context";
 import { describeZodError, toTRPCError } from "./errors";
 
+/** Field errors by top-level field, as z.flattenError gives them. */
+interface FlattenedInputError {
+  formErrors: string[];
+  fieldErrors: Record<string, string[] | undefined>;
+}
+
+/** One invalid field: `path` locates it in the input (e.g. ["steps", 0, "result"]). */
+interface InputIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+function toInputIssue(issue: z.core.$ZodIssue): InputIssue {
+  const path = issue.path.map((key) => (typeof key === "symbol" ? String(key) : key));
+  return { path, message: issue.message };
+}
+
 const t = initTRPC.context<Context>().create({
   errorFormatter({ shape, error, ctx }) {
     const zodError = error.cause instanceof ZodError ? error.cause : null;
@@ -19,10 +36,8 @@ const t = initTRPC.context<Context>().create({
         httpStatus: shape.data.httpStatus,
         path: shape.data.path,
         requestId: ctx?.requestId,
-        zodError: zodError ? z.flattenError(zodError) : null,
-        issues: zodError
-          ? zodError.issues.map((issue) => ({ path: issue.path, message: issue.message }))
-          : null,
+        zodError: zodError ? (z.flattenError(zodError) as FlattenedInputError) : null,
+        issues: zodError ? zodError.issues.map(toInputIssue) : null,
         ...(ctx?.development && shape.data.stack ? { stack: shape.data.stack } : {}),
       },
     };

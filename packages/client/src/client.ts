@@ -1,0 +1,74 @@
+import { createTRPCClient, httpBatchLink, TRPCClientError } from "@trpc/client";
+import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
+import type { AppRouter } from "./generated/appRouter.js";
+
+export type RouterInputs = inferRouterInputs<AppRouter>;
+export type RouterOutputs = inferRouterOutputs<AppRouter>;
+
+/** Matches the server's default TESTTRACK_MAX_BATCH_SIZE: a larger batch would be refused. */
+export const MAX_BATCH_ITEMS = 50;
+/** Queries are sent as GET; past this URL length a batch is split (proxies cut longer URLs). */
+export const MAX_URL_LENGTH = 4_000;
+
+export interface TestTrackClientOptions {
+  /** The server's address: `http://127.0.0.1:3000` or the tRPC endpoint `http://127.0.0.1:3000/trpc`. */
+  url: string;
+  /** An API token (`auth.createApiToken`) or a session token (`auth.login`). */
+  token?: string | (() => string | undefined | Promise<string | undefined>);
+  /** A fetch implementation; defaults to the global fetch. */
+  fetch?: typeof globalThis.fetch;
+  /** Extra headers sent with every request. */
+  headers?: Record<string, string>;
+}
+
+export type TestTrackClient = ReturnType<typeof createTRPCClient<AppRouter>>;
+
+/** The tRPC endpoint for a server address: `/trpc` is appended unless the URL ends with it. */
+export function trpcEndpoint(url: string): string {
+  const trimmed = url.replace(/\/+$/, "");
+  return trimmed.endsWith("/trpc") ? trimmed : `${trimmed}/trpc`;
+}
+
+/**
+ * A typed client for every TestTrack procedure:
+ * `await client.execution.start.mutate({ testCaseId: 1, browser: "chromium" })`.
+ */
+export function createTestTrackClient(options: TestTrackClientOptions): TestTrackClient {
+  return createTRPCClient<AppRouter>({
+    links: [
+      httpBatchLink({
+        url: trpcEndpoint(options.url),
+        maxItems: MAX_BATCH_ITEMS,
+        maxURLLength: MAX_URL_LENGTH,
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+        headers: async () => {
+          const token = typeof options.token === "function" ? await options.token() : options.token;
+          return {
+            ...options.headers,
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+          };
+        },
+      }),
+    ],
+  });
+}
+
+/** The tRPC error code of a failed call (`NOT_FOUND`, `CONFLICT`, ...), or undefined for network errors. */
+export function errorCode(error: unknown): string | undefined {
+  return error instanceof TRPCClientError
+    ? (error.data as { code?: string } | undefined)?.code
+    : undefined;
+}
+
+/**
+ * Whether retrying the same call may succeed: the request never got an answer (network
+ * failure), the server or its database was unavailable (5xx), or it asked us to slow down.
+ */
+export function isTransientError(error: unknown): boolean {
+  if (!(error instanceof TRPCClientError)) return error instanceof TypeError;
+  const data = error.data as { code?: string; httpStatus?: number } | undefined;
+  if (!data) return true;
+  return data.code === "TOO_MANY_REQUESTS" || (data.httpStatus ?? 0) >= 500;
+}
+
+export { TRPCClientError };

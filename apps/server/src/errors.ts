@@ -9,7 +9,7 @@ import {
 } from "@testtrack/core";
 import { TRPCError } from "@trpc/server";
 import type { TRPC_ERROR_CODE_KEY } from "@trpc/server/rpc";
-import { ZodError } from "zod";
+import { ZodError, type z } from "zod";
 import { MissingTokenError } from "./context";
 
 const DOMAIN_CODES: [new (...args: never[]) => Error, TRPC_ERROR_CODE_KEY][] = [
@@ -29,6 +29,8 @@ const SQLSTATE_CODES: Record<string, [TRPC_ERROR_CODE_KEY, string]> = {
   "40001": ["CONFLICT", "a concurrent change got in the way; retry the request"],
   "40P01": ["CONFLICT", "a concurrent change got in the way; retry the request"],
   "22001": ["BAD_REQUEST", "a value is longer than allowed"],
+  "22021": ["BAD_REQUEST", "text must not contain NUL (\\u0000) characters"],
+  "22P05": ["BAD_REQUEST", "text must not contain NUL (\\u0000) characters"],
   "57P01": ["SERVICE_UNAVAILABLE", "the database is restarting; retry shortly"],
   "57P03": ["SERVICE_UNAVAILABLE", "the database is starting up; retry shortly"],
 };
@@ -83,12 +85,31 @@ export function toTRPCError(error: unknown): TRPCError | undefined {
   return undefined;
 }
 
+/**
+ * The issues of a failed parse, with failed unions (e.g. `steps`: one step or an array of them)
+ * replaced by the issues of the branch the input was meant for, so paths reach the bad field.
+ */
+export function inputIssues(error: ZodError): z.core.$ZodIssue[] {
+  return error.issues.flatMap(openUnion);
+}
+
+function openUnion(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  if (issue.code !== "invalid_union") return [issue];
+  // A branch failing only with a wrong type at its root was not the shape the caller sent.
+  const meant = issue.errors.filter((branch) =>
+    branch.some((inner) => inner.code !== "invalid_type" || inner.path.length > 0),
+  );
+  if (meant.length !== 1 || !meant[0]) return [issue];
+  return meant[0].flatMap((inner) => openUnion({ ...inner, path: [...issue.path, ...inner.path] }));
+}
+
 /** One readable line: `steps.0.result: Invalid option: expected one of "pass"|"fail"|...`. */
 export function describeZodError(error: ZodError): string {
-  const parts = error.issues.slice(0, 5).map((issue) => {
+  const issues = inputIssues(error);
+  const parts = issues.slice(0, 5).map((issue) => {
     const path = issue.path.join(".");
     return path ? `${path}: ${issue.message}` : issue.message;
   });
-  const more = error.issues.length > 5 ? ` (and ${error.issues.length - 5} more)` : "";
+  const more = issues.length > 5 ? ` (and ${issues.length - 5} more)` : "";
   return `invalid input: ${parts.join("; ")}${more}`;
 }

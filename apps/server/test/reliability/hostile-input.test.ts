@@ -1,0 +1,428 @@
+import { openTestDatabase, type TestDatabase } from "@testtrack/core/testing";
+import { TRPCError } from "@trpc/server";
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { callerWith, createTestPrincipal } from "../fixtures";
+import { tableSnapshot } from "./snapshot";
+
+type Caller = ReturnType<typeof callerWith>;
+type Actor = "anonymous" | "owner" | "other" | "admin";
+
+const TYPED_CODES = new Set([
+  "BAD_REQUEST",
+  "NOT_FOUND",
+  "UNAUTHORIZED",
+  "FORBIDDEN",
+  "CONFLICT",
+  "PAYLOAD_TOO_LARGE",
+  "TOO_MANY_REQUESTS",
+]);
+const RUNS_PER_PROCEDURE = 440;
+
+let h: TestDatabase;
+let callers: Record<Actor, Caller>;
+let ids: {
+  testCaseId: number;
+  executionId: number;
+  stepId: number;
+  tokenId: number;
+  userId: number;
+};
+let foreignIds: number[];
+
+beforeAll(async () => {
+  h = await openTestDatabase();
+  const [owner, other, admin] = await Promise.all([
+    createTestPrincipal(h),
+    createTestPrincipal(h),
+    createTestPrincipal(h, "admin"),
+  ]);
+  const testCase = await owner.caller.testCase.create({ title: "Owner's case", tags: ["a"] });
+  const started = await owner.caller.execution.start({ testCaseId: testCase.id });
+  const recorded = await owner.caller.step.record({
+    executionId: started.executionId,
+    steps: [{ stepNumber: 1, stepDescription: "first", result: "pass" }],
+  });
+  const token = await owner.caller.auth.createApiToken({ name: "owner's CI" });
+  ids = {
+    testCaseId: testCase.id,
+    executionId: started.executionId,
+    stepId: recorded.steps[0]?.id ?? 0,
+    tokenId: token.id,
+    userId: owner.id,
+  };
+  foreignIds = [
+    ids.testCaseId,
+    ids.executionId,
+    ids.stepId,
+    ids.tokenId,
+    ids.userId,
+    admin.id,
+    0,
+    -1,
+    2 ** 31,
+  ];
+  callers = {
+    anonymous: callerWith(h, null),
+    owner: owner.caller,
+    other: other.caller,
+    admin: admin.caller,
+  };
+});
+afterAll(() => h.close());
+
+const deeplyNested = fc.integer({ min: 20, max: 3000 }).map((depth) => {
+  let value: unknown = "bottom";
+  for (let i = 0; i < depth; i++) value = { nested: value };
+  return value;
+});
+
+const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
+  fc.string(),
+  fc.string({ unit: "binary", maxLength: 30 }),
+  fc.string({ maxLength: 10 }).map((text) => `${text}\u0000${text}`),
+  fc.constant("x".repeat(70_000)),
+  fc.constant("y".repeat(1_100_000)),
+  fc.integer(),
+  fc.integer({ min: Number.MIN_SAFE_INTEGER, max: -1 }),
+  fc.constantFrom(2 ** 31, Number.MAX_SAFE_INTEGER, 1e308, 0.5, -0),
+  fc.double(),
+  fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY),
+  fc.boolean(),
+  fc.constantFrom(null, undefined),
+  fc.constantFrom(
+    "'; drop table users; --",
+    "1 OR 1=1",
+    "Robert'); DROP TABLE test_executions;--",
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "%",
+    "_",
+    "\\",
+    "\u0000",
+  ),
+  fc.constantFrom("NaN", "Infinity", "2026-13-45T99:99:99Z", "not a date", "2026-01-01", ""),
+  fc.constantFrom("PENDING", "done", "cron", "root", "superuser", "admin "),
+  fc.constant(new Date(Number.NaN)),
+  deeplyNested,
+  fc.anything({ maxDepth: 3 }),
+);
+
+const massAssignmentKeys = fc.constantFrom(
+  "userId",
+  "user_id",
+  "role",
+  "totalSteps",
+  "passedSteps",
+  "id",
+  "createdAt",
+  "tokenHash",
+  "passwordHash",
+  "__proto__",
+  "constructor",
+);
+
+type Path = (string | number)[];
+
+function leafPaths(value: unknown, prefix: Path = []): Path[] {
+  if (Array.isArray(value)) return value.flatMap((item, i) => leafPaths(item, [...prefix, i]));
+  if (value && typeof value === "object") {
+    return Object.entries(value).flatMap(([key, item]) => leafPaths(item, [...prefix, key]));
+  }
+  return [prefix];
+}
+
+function withValueAt(base: unknown, path: Path, value: unknown): unknown {
+  if (path.length === 0) return value;
+  const [head, ...rest] = path as [string | number, ...Path];
+  const copy: Record<string | number, unknown> = Array.isArray(base)
+    ? [...base]
+    : { ...(base as object) };
+  copy[head] = withValueAt((base as Record<string | number, unknown>)[head], rest, value);
+  return copy;
+}
+
+function withExtraKey(base: unknown, key: string, value: unknown): unknown {
+  const copy = { ...(base as object) };
+  Object.defineProperty(copy, key, { value, enumerable: true, configurable: true, writable: true });
+  return copy;
+}
+
+function without(base: unknown, key: string): unknown {
+  const { [key]: _removed, ...rest } = base as Record<string, unknown>;
+  return rest;
+}
+
+/** Inputs derived from a valid one: hostile values anywhere, extra keys, missing keys, others' ids. */
+function hostileInputs(base: unknown): fc.Arbitrary<unknown> {
+  const paths = base && typeof base === "object" ? leafPaths(base) : [];
+  const keys = base && typeof base === "object" ? Object.keys(base) : [];
+  const idPaths = paths.filter((p) => /id$/i.test(String(p[p.length - 1])));
+  const variants: fc.WeightedArbitrary<unknown>[] = [
+    { arbitrary: hostileValue, weight: 1 },
+    { arbitrary: fc.anything({ maxDepth: 3 }), weight: 1 },
+  ];
+  if (paths.length > 0) {
+    // A hostile value in one field of an otherwise valid input gets past the shallow checks.
+    variants.push(
+      {
+        arbitrary: fc
+          .tuple(fc.constantFrom(...paths), hostileValue)
+          .map(([p, v]) => withValueAt(base, p, v)),
+        weight: 6,
+      },
+      {
+        arbitrary: fc
+          .tuple(massAssignmentKeys, fc.anything({ maxDepth: 1 }))
+          .map(([k, v]) => withExtraKey(base, k, v)),
+        weight: 1,
+      },
+    );
+  }
+  if (keys.length > 0) {
+    variants.push({ arbitrary: fc.constantFrom(...keys).map((k) => without(base, k)), weight: 1 });
+  }
+  if (idPaths.length > 0) {
+    variants.push({
+      arbitrary: fc
+        .tuple(fc.constantFrom(...idPaths), fc.constantFrom(...foreignIds))
+        .map(([p, id]) => withValueAt(base, p, id)),
+      weight: 2,
+    });
+  }
+  return fc.oneof(...variants);
+}
+
+interface ProcedureCase {
+  name: string;
+  actors: Actor[];
+  base: () => unknown;
+  call: (caller: Caller, input: never) => Promise<unknown>;
+}
+
+const readers: Actor[] = ["anonymous", "owner", "other", "admin"];
+const destructive: Actor[] = ["anonymous", "other"];
+const step = () => ({ stepNumber: 2, stepDescription: "second", result: "pass" });
+
+// auth.logout is left out: it takes no input, and succeeding would end the session under test.
+const PROCEDURES: ProcedureCase[] = [
+  {
+    name: "auth.login",
+    actors: ["anonymous"],
+    base: () => ({ email: "member@example.test", password: "wrong password" }),
+    call: (c, i) => c.auth.login(i),
+  },
+  { name: "auth.me", actors: readers, base: () => undefined, call: (c) => c.auth.me() },
+  {
+    name: "auth.createApiToken",
+    actors: ["anonymous", "other"],
+    base: () => ({ name: "ci" }),
+    call: (c, i) => c.auth.createApiToken(i),
+  },
+  {
+    name: "auth.listApiTokens",
+    actors: readers,
+    base: () => undefined,
+    call: (c) => c.auth.listApiTokens(),
+  },
+  {
+    name: "auth.revokeApiToken",
+    actors: destructive,
+    base: () => ({ id: ids.tokenId }),
+    call: (c, i) => c.auth.revokeApiToken(i),
+  },
+  {
+    name: "user.create",
+    actors: ["anonymous", "other", "owner"],
+    base: () => ({
+      email: "new@example.test",
+      name: "New",
+      password: "long enough password",
+      role: "admin",
+    }),
+    call: (c, i) => c.user.create(i),
+  },
+  { name: "user.list", actors: readers, base: () => undefined, call: (c) => c.user.list() },
+  {
+    name: "user.delete",
+    actors: ["anonymous", "other", "owner"],
+    base: () => ({ id: ids.userId }),
+    call: (c, i) => c.user.delete(i),
+  },
+  {
+    name: "testCase.create",
+    actors: readers,
+    base: () => ({
+      title: "t",
+      description: "d",
+      steps: [{ description: "s", expectedResult: "e" }],
+      tags: ["x"],
+    }),
+    call: (c, i) => c.testCase.create(i),
+  },
+  {
+    name: "testCase.get",
+    actors: readers,
+    base: () => ({ id: ids.testCaseId }),
+    call: (c, i) => c.testCase.get(i),
+  },
+  {
+    name: "testCase.list",
+    actors: readers,
+    base: () => ({ search: "case", tag: "a", skip: 0, limit: 10 }),
+    call: (c, i) => c.testCase.list(i),
+  },
+  {
+    name: "testCase.update",
+    actors: ["anonymous", "other", "owner"],
+    base: () => ({ id: ids.testCaseId, title: "renamed", tags: ["a"] }),
+    call: (c, i) => c.testCase.update(i),
+  },
+  {
+    name: "testCase.delete",
+    actors: destructive,
+    base: () => ({ id: ids.testCaseId }),
+    call: (c, i) => c.testCase.delete(i),
+  },
+  {
+    name: "execution.start",
+    actors: readers,
+    base: () => ({
+      testCaseId: ids.testCaseId,
+      browser: "chromium",
+      environment: "dev",
+      baseUrl: "https://example.test",
+      triggeredBy: "ci_cd",
+      triggerDetails: "build 1",
+      idempotencyKey: "k1",
+    }),
+    call: (c, i) => c.execution.start(i),
+  },
+  {
+    name: "execution.history",
+    actors: readers,
+    base: () => ({ testCaseId: ids.testCaseId, skip: 0, limit: 10 }),
+    call: (c, i) => c.execution.history(i),
+  },
+  {
+    name: "execution.list",
+    actors: readers,
+    base: () => ({
+      status: "running",
+      result: "pass",
+      browser: "chromium",
+      environment: "dev",
+      testCaseId: ids.testCaseId,
+      skip: 0,
+      limit: 10,
+    }),
+    call: (c, i) => c.execution.list(i),
+  },
+  {
+    name: "execution.get",
+    actors: readers,
+    base: () => ({ id: ids.executionId }),
+    call: (c, i) => c.execution.get(i),
+  },
+  {
+    name: "execution.update",
+    actors: ["anonymous", "other", "owner"],
+    base: () => ({
+      id: ids.executionId,
+      status: "running",
+      consoleLog: "log",
+      errorMessage: "e",
+      screenshotPath: "a.png",
+      videoPath: "v.webm",
+      startedAt: "2026-01-01T00:00:00Z",
+    }),
+    call: (c, i) => c.execution.update(i),
+  },
+  {
+    name: "execution.delete",
+    actors: destructive,
+    base: () => ({ id: ids.executionId }),
+    call: (c, i) => c.execution.delete(i),
+  },
+  {
+    name: "step.record",
+    actors: ["anonymous", "other", "owner"],
+    base: () => ({ executionId: ids.executionId, steps: [step()] }),
+    call: (c, i) => c.step.record(i),
+  },
+  {
+    name: "step.list",
+    actors: readers,
+    base: () => ({ executionId: ids.executionId }),
+    call: (c, i) => c.step.list(i),
+  },
+  {
+    name: "step.update",
+    actors: ["anonymous", "other", "owner"],
+    base: () => ({ id: ids.stepId, result: "fail", actualResult: "x" }),
+    call: (c, i) => c.step.update(i),
+  },
+  {
+    name: "stats.get",
+    actors: readers,
+    base: () => ({ testCaseId: ids.testCaseId, since: "2026-01-01T00:00:00Z" }),
+    call: (c, i) => c.stats.get(i),
+  },
+];
+
+describe("hostile input", () => {
+  it("answers 10,000+ generated hostile inputs across every procedure with typed errors only, and a rejected call changes nothing", async () => {
+    let tried = 0;
+    let rejected = 0;
+    const internal: string[] = [];
+    const changedOnRejection: string[] = [];
+    let snapshot = await tableSnapshot(h.db);
+
+    for (const procedure of PROCEDURES) {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom(...procedure.actors),
+          hostileInputs(procedure.base()),
+          async (actor, input) => {
+            tried++;
+            try {
+              await procedure.call(callers[actor], input as never);
+              snapshot = await tableSnapshot(h.db);
+            } catch (error) {
+              rejected++;
+              const code = error instanceof TRPCError ? error.code : "NOT_A_TRPC_ERROR";
+              if (!TYPED_CODES.has(code)) {
+                internal.push(
+                  `${procedure.name} as ${actor}: ${code} ${String(error)} for ${preview(input)}`,
+                );
+              }
+              const after = await tableSnapshot(h.db);
+              if (JSON.stringify(after) !== JSON.stringify(snapshot)) {
+                changedOnRejection.push(`${procedure.name} as ${actor}: ${preview(input)}`);
+                snapshot = after;
+              }
+            }
+          },
+        ),
+        { numRuns: RUNS_PER_PROCEDURE, seed: 20261124 },
+      );
+    }
+
+    console.log(
+      `hostile input: ${tried} inputs over ${PROCEDURES.length} procedures, ${rejected} rejected, ` +
+        `${internal.length} untyped/internal errors, ${changedOnRejection.length} rejected calls that changed data`,
+    );
+    expect(tried).toBeGreaterThanOrEqual(10_000);
+    expect(internal).toEqual([]);
+    expect(changedOnRejection).toEqual([]);
+  }, 600_000);
+});
+
+function preview(input: unknown): string {
+  try {
+    const text = JSON.stringify(input) ?? String(input);
+    return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+  } catch {
+    return String(input);
+  }
+}

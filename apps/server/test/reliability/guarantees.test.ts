@@ -281,8 +281,16 @@ describe("limits", () => {
     ).resolves.toMatchObject({
       steps: [{ stepNumber: LIMITS.stepsPerExecution, stepDescription: "bulk" }],
     });
+    // Step numbers run from 1 to the limit, so a full execution has no room for another.
     const error = await client.step.record
-      .mutate({ executionId, steps: { stepNumber: 1, stepDescription: "more", result: "pass" } })
+      .mutate({
+        executionId,
+        steps: {
+          stepNumber: LIMITS.stepsPerExecution + 1,
+          stepDescription: "more",
+          result: "pass",
+        },
+      })
       .then(
         () => undefined,
         (e: unknown) => e,

@@ -3,6 +3,7 @@ import {
   countUsers,
   createUser,
   type DatabaseHandle,
+  deleteUserByEmail,
   failStuckExecutions,
   findUserByEmail,
   openDatabase,
@@ -34,11 +35,16 @@ export async function startServer(
   const database = openDatabase(
     config.databaseUrl ? { url: config.databaseUrl } : { dataDir: config.dataDir },
   );
+  const host = createHttpHost(config, database, log);
   try {
     await database.migrate();
+    // The admin exists before the first request can arrive; if listening then fails, a
+    // generated admin is removed again, since its credentials would never be shown.
     const generatedAdmin = await ensureAdmin(database, config);
-    const host = createHttpHost(config, database, log);
-    const url = await host.listen();
+    const url = await host.listen().catch(async (error: unknown) => {
+      if (generatedAdmin) await deleteUserByEmail(database.db, generatedAdmin.email);
+      throw error;
+    });
     const sweeper = startSweeper(database, config, log);
     return {
       url,
@@ -51,6 +57,7 @@ export async function startServer(
       },
     };
   } catch (error) {
+    await host.close();
     await database.close().catch(() => {});
     throw error;
   }

@@ -29,7 +29,9 @@ const configSchema = z
           .map((origin) => origin.trim())
           .filter(Boolean),
       )
-      .pipe(z.array(z.url({ message: "must list origins such as https://qa.example.com" }))),
+      .pipe(z.array(z.url({ message: "must list origins such as https://qa.example.com" })))
+      // Browsers send the bare origin: "https://qa.example.com/" must match it too.
+      .transform((origins) => origins.map((origin) => new URL(origin).origin)),
     TESTTRACK_MAX_BODY_BYTES: positiveInt.default(5 * 1024 * 1024),
     TESTTRACK_MAX_BATCH_SIZE: positiveInt.max(1000).default(50),
     TESTTRACK_STUCK_AFTER_MINUTES: z.coerce.number().positive().default(60),
@@ -66,7 +68,10 @@ export class ConfigError extends Error {
 
 /** Reads and validates every setting at once; a bad value names its variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const blanksRemoved = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ""));
+  // Blank counts as unset: a PORT of " " must not coerce to 0 (a random port).
+  const blanksRemoved = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ""),
+  );
   const parsed = configSchema.safeParse(blanksRemoved);
   if (!parsed.success) {
     const problems = parsed.error.issues.map(

@@ -1,7 +1,8 @@
 import { initTRPC, TRPCError } from "@trpc/server";
+import type { TRPC_ERROR_CODE_KEY } from "@trpc/server/rpc";
 import { ZodError, z } from "zod";
 import type { Context } from "./context";
-import { describeZodError, toTRPCError } from "./errors";
+import { describeZodError, inputIssues, toTRPCError } from "./errors";
 
 /** Field errors by top-level field, as z.flattenError gives them. */
 interface FlattenedInputError {
@@ -20,16 +21,23 @@ function toInputIssue(issue: z.core.$ZodIssue): InputIssue {
   return { path, message: issue.message };
 }
 
+// Messages for errors the adapter raises with no message of its own but the bare code.
+const ADAPTER_MESSAGES: Partial<Record<TRPC_ERROR_CODE_KEY, string>> = {
+  INTERNAL_SERVER_ERROR: "internal server error; the request id in the server log has the details",
+  PAYLOAD_TOO_LARGE:
+    "the request body is too large for this server; send fewer steps or a shorter log per call",
+};
+
 const t = initTRPC.context<Context>().create({
   errorFormatter({ shape, error, ctx }) {
     const zodError = error.cause instanceof ZodError ? error.cause : null;
-    const internal = error.code === "INTERNAL_SERVER_ERROR";
+    const generic = error.code === "INTERNAL_SERVER_ERROR" || error.message === error.code;
     return {
       ...shape,
       message: zodError
         ? describeZodError(zodError)
-        : internal
-          ? "internal server error; the request id in the server log has the details"
+        : generic
+          ? (ADAPTER_MESSAGES[error.code] ?? shape.message)
           : shape.message,
       data: {
         code: shape.data.code,
@@ -37,7 +45,7 @@ const t = initTRPC.context<Context>().create({
         path: shape.data.path,
         requestId: ctx?.requestId,
         zodError: zodError ? (z.flattenError(zodError) as FlattenedInputError) : null,
-        issues: zodError ? zodError.issues.map(toInputIssue) : null,
+        issues: zodError ? inputIssues(zodError).map(toInputIssue) : null,
         ...(ctx?.development && shape.data.stack ? { stack: shape.data.stack } : {}),
       },
     };

@@ -1,23 +1,37 @@
-import { createApiToken, type DatabaseHandle, type UserRole } from "@testtrack/core";
+import { type Actor, createApiToken, type DatabaseHandle, type UserRole } from "@testtrack/core";
 import { createTestUser, openTestDatabase, type TestDatabase } from "@testtrack/core/testing";
+import { createTRPCClient, httpBatchLink } from "@trpc/client";
+import { TRPCError } from "@trpc/server";
 import pino from "pino";
 import { createContext } from "../src/context";
 import { createHttpHost } from "../src/http";
-import { appRouter } from "../src/router";
+import { type AppRouter, appRouter } from "../src/router";
 import { createCallerFactory } from "../src/trpc";
 
 export const silentLog = pino({ level: "silent" });
 
 const createCaller = createCallerFactory(appRouter);
 
-/** A server-side caller acting with `token` (or anonymously), through the real middleware. */
-export function callerWith(handle: Pick<DatabaseHandle, "db">, token: string | null) {
-  return createCaller(
+export type Caller = ReturnType<typeof createCaller>;
+
+/**
+ * A server-side caller acting with `token` (or anonymously), through the real middleware. Each
+ * call gets a fresh context, as each HTTP request does, so a token revoked by one call is
+ * refused by the next.
+ */
+export function callerWith(handle: Pick<DatabaseHandle, "db">, token: string | null): Caller {
+  return createCaller(() =>
     createContext(
       { db: handle.db, log: silentLog, development: false },
       { token, requestId: "test" },
     ),
   );
+}
+
+/** A caller acting as `actor` with an API token of its own, so revoking it affects nothing else. */
+export async function callerAs(handle: Pick<DatabaseHandle, "db">, actor: Actor): Promise<Caller> {
+  const { token } = await createApiToken(handle.db, actor, { name: "test" });
+  return callerWith(handle, token);
 }
 
 /** A user of the given role with an API token, and a caller acting as them. */
@@ -30,6 +44,64 @@ export async function createTestPrincipal(
   return { ...user, token, caller: callerWith(handle, token) };
 }
 
+export type TestPrincipal = Awaited<ReturnType<typeof createTestPrincipal>>;
+
+/** Ids of a principal's test case, its running execution with step 1 recorded, and an API token. */
+export interface OwnedObjects {
+  testCaseId: number;
+  executionId: number;
+  stepId: number;
+  apiTokenId: number;
+}
+
+export async function createOwnedObjects(
+  principal: Pick<TestPrincipal, "caller">,
+): Promise<OwnedObjects> {
+  const { caller } = principal;
+  const testCase = await caller.testCase.create({
+    title: "Checkout with a saved card",
+    steps: [{ description: "Open the cart", expectedResult: "The cart shows one item" }],
+    tags: ["checkout"],
+  });
+  const { executionId } = await caller.execution.start({
+    testCaseId: testCase.id,
+    browser: "chromium",
+    environment: "staging",
+  });
+  const recorded = await caller.step.record({
+    executionId,
+    steps: { stepNumber: 1, stepDescription: "Open the cart", result: "pass" },
+  });
+  const apiToken = await caller.auth.createApiToken({ name: "ci runner" });
+  const stepId = recorded.steps[0]?.id;
+  if (stepId === undefined) throw new Error("step.record returned no step");
+  return { testCaseId: testCase.id, executionId, stepId, apiTokenId: apiToken.id };
+}
+
+/** "ok" when the call succeeds, otherwise the tRPC error code it failed with. */
+export async function outcomeOf<T>(
+  call: Promise<T>,
+): Promise<{ code: "ok"; value: T } | { code: TRPCError["code"]; message: string }> {
+  try {
+    return { code: "ok", value: await call };
+  } catch (error) {
+    if (error instanceof TRPCError) return { code: error.code, message: error.message };
+    throw error;
+  }
+}
+
+/** The typed client over real HTTP, as an SDK user would build it. */
+export function createClient(trpcUrl: string, token?: string | null) {
+  return createTRPCClient<AppRouter>({
+    links: [
+      httpBatchLink({
+        url: trpcUrl,
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+      }),
+    ],
+  });
+}
+
 export interface TestServer {
   url: string;
   trpcUrl: string;
@@ -39,7 +111,9 @@ export interface TestServer {
 
 /**
  * The real HTTP host on a free port over a fresh test database (PGlite, or PostgreSQL when the
- * suite runs on that engine). `close` stops the server and drops the database.
+ * suite runs on that engine). `close` stops the server and drops the database, unless the
+ * database was passed in: then several hosts with different settings share it and `close`
+ * stops only this host.
  */
 export async function startTestServer(
   options: {
@@ -47,9 +121,11 @@ export async function startTestServer(
     maxBodyBytes?: number;
     maxBatchSize?: number;
     development?: boolean;
+    database?: TestDatabase;
   } = {},
 ): Promise<TestServer> {
-  const database = await openTestDatabase();
+  const ownDatabase = !options.database;
+  const database = options.database ?? (await openTestDatabase());
   const host = createHttpHost(
     {
       port: 0,
@@ -69,7 +145,7 @@ export async function startTestServer(
     database,
     close: async () => {
       await host.close();
-      await database.close();
+      if (ownDatabase) await database.close();
     },
   };
 }

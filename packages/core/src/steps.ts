@@ -56,7 +56,11 @@ export const recordStepsInput = z.strictObject({
 
 export const listStepsInput = z.strictObject({ executionId: id });
 
-export const updateStepInput = z.strictObject(stepFields).partial().extend({ id });
+export const updateStepInput = z
+  .strictObject(stepFields)
+  .partial()
+  .extend({ id })
+  .refine((input) => Object.keys(input).length > 1, "send at least one field to change");
 
 export interface RecordStepsResult {
   steps: TestExecutionStep[];
@@ -116,6 +120,15 @@ export async function updateExecutionSummary(
   return row;
 }
 
+async function currentSummary(tx: Database, executionId: number): Promise<ExecutionSummary> {
+  const [row] = await tx
+    .select(summaryColumns)
+    .from(testExecutions)
+    .where(eq(testExecutions.id, executionId));
+  if (!row) throw new NotFoundError("Execution", executionId);
+  return row;
+}
+
 /**
  * Stores steps of an execution. A step number already stored is left as it is, so a retried
  * upload changes nothing. The first step moves a pending execution to running.
@@ -162,7 +175,11 @@ export async function recordSteps(
         .set({ status: "running", startedAt: execution.startedAt ?? new Date() })
         .where(eq(testExecutions.id, execution.id));
     }
-    const summary = await updateExecutionSummary(tx, execution.id);
+    // A retry that stores no new step changes nothing, not even a result the runner set.
+    const summary =
+      newCount > 0
+        ? await updateExecutionSummary(tx, execution.id)
+        : await currentSummary(tx, execution.id);
     const steps = await tx
       .select()
       .from(testExecutionSteps)

@@ -12,7 +12,8 @@ export async function failStuckExecutions(
   cutoff: Date,
   now = new Date(),
 ): Promise<number[]> {
-  const idleMinutes = Math.max(1, Math.round((now.getTime() - cutoff.getTime()) / 60_000));
+  const idleSeconds = Math.round((now.getTime() - cutoff.getTime()) / 1000);
+  const idle = idleSeconds < 120 ? `${idleSeconds} s` : `${Math.round(idleSeconds / 60)} min`;
   const rows = await db
     .update(testExecutions)
     .set({
@@ -20,7 +21,7 @@ export async function failStuckExecutions(
       result: sql`coalesce(${testExecutions.result}, 'error'::execution_result)`,
       completedAt: now,
       durationSeconds: sql`extract(epoch from (${now.toISOString()}::timestamptz - coalesce(${testExecutions.startedAt}, ${testExecutions.createdAt})))`,
-      errorMessage: sql`coalesce(${testExecutions.errorMessage} || E'\n', '') || ${`marked failed by the server: no activity for ${idleMinutes} minute(s) while running (the runner probably crashed or lost its connection)`}`,
+      errorMessage: sql`coalesce(${testExecutions.errorMessage} || E'\n', '') || ${`marked failed by the server: no activity for ${idle} while running (the runner probably crashed or lost its connection)`}`,
       updatedAt: now,
     })
     .where(and(eq(testExecutions.status, "running"), lt(testExecutions.updatedAt, cutoff)))

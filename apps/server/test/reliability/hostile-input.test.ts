@@ -135,9 +135,10 @@ function leafPaths(value: unknown, prefix: Path = []): Path[] {
 function withValueAt(base: unknown, path: Path, value: unknown): unknown {
   if (path.length === 0) return value;
   const [head, ...rest] = path as [string | number, ...Path];
-  const copy: Record<string | number, unknown> = Array.isArray(base)
-    ? [...base]
-    : { ...(base as object) };
+  const copy = (Array.isArray(base) ? [...base] : { ...(base as object) }) as Record<
+    string | number,
+    unknown
+  >;
   copy[head] = withValueAt((base as Record<string | number, unknown>)[head], rest, value);
   return copy;
 }

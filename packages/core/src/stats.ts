@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, type SQL, sql } from "drizzle-orm";
+import { and, eq, gte, inArray, lt, type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
 import { type Actor, ownedBy } from "./actor";
 import type { Database } from "./db";
@@ -8,6 +8,8 @@ import {
   EXECUTION_STATUSES,
   type ExecutionResult,
   type ExecutionStatus,
+  executionDailyStats,
+  executionDailyTestCases,
   testCases,
   testExecutions,
 } from "./schema";
@@ -36,14 +38,320 @@ export interface ExecutionStatistics {
   mostExecutedTests: { testCaseId: number; title: string; count: number }[];
 }
 
-const DAY_MS = 24 * 60 * 60 * 1000;
+type Dimension = "status" | "result" | "browser" | "environment";
 
-function countWhere(condition: SQL) {
-  return sql<number>`count(*) filter (where ${condition})::int`;
+/** Counts over a set of executions, as both the raw table and the roll-ups can give them. */
+interface Tally {
+  total: number;
+  durationSum: number;
+  durationCount: number;
+  values: Record<Dimension, Map<string, number>>;
+  perTestCase: Map<number, number>;
 }
 
-/** Every figure of the seed's ExecutionStatistics, computed by SQL aggregates over the actor's rows. */
+const DAY_MS = 24 * 60 * 60 * 1000;
+const WINDOWS_DAYS = [1, 7, 30] as const;
+
+function emptyTally(): Tally {
+  return {
+    total: 0,
+    durationSum: 0,
+    durationCount: 0,
+    values: { status: new Map(), result: new Map(), browser: new Map(), environment: new Map() },
+    perTestCase: new Map(),
+  };
+}
+
+function add(map: Map<string | number, number>, key: string | number, n: number) {
+  map.set(key, (map.get(key) ?? 0) + n);
+}
+
+function mergeTallies(a: Tally, b: Tally): Tally {
+  const merged = emptyTally();
+  for (const t of [a, b]) {
+    merged.total += t.total;
+    merged.durationSum += t.durationSum;
+    merged.durationCount += t.durationCount;
+    for (const dimension of Object.keys(t.values) as Dimension[]) {
+      for (const [value, n] of t.values[dimension]) add(merged.values[dimension], value, n);
+    }
+    for (const [testCaseId, n] of t.perTestCase) add(merged.perTestCase, testCaseId, n);
+  }
+  return merged;
+}
+
+/** The UTC midnight after `at`: roll-ups cover whole UTC days from there on. */
+function nextUtcDay(at: Date): Date {
+  return new Date(Math.floor(at.getTime() / DAY_MS) * DAY_MS + DAY_MS);
+}
+
+const isoDay = (at: Date) => at.toISOString().slice(0, 10);
+const timestamp = (at: Date) => sql`${at.toISOString()}::timestamptz`;
+
+/** Aggregates straight from test_executions: for small sets (one test case, part of a day). */
+async function rawTally(db: Database, where: SQL | undefined): Promise<Tally> {
+  const e = testExecutions;
+  const [[totals], values, perTestCase] = await Promise.all([
+    db
+      .select({
+        total: sql<number>`count(*)::int`,
+        durationSum: sql<number>`coalesce(sum(${e.durationSeconds}), 0)::float8`,
+        durationCount: sql<number>`count(${e.durationSeconds})::int`,
+      })
+      .from(e)
+      .where(where),
+    db
+      .select({
+        dimension: sql<Dimension>`d.dimension`,
+        value: sql<string>`d.value`,
+        n: sql<number>`count(*)::int`,
+      })
+      .from(e)
+      .innerJoin(
+        sql`lateral (values ('status', ${e.status}::text), ('result', coalesce(${e.result}::text, 'none')),
+          ('browser', coalesce(${e.browser}, ${UNSPECIFIED})), ('environment', coalesce(${e.environment}, ${UNSPECIFIED})))
+          as d(dimension, value)`,
+        sql`true`,
+      )
+      .where(where)
+      .groupBy(sql`1`, sql`2`),
+    db
+      .select({ testCaseId: e.testCaseId, n: sql<number>`count(*)::int` })
+      .from(e)
+      .where(where)
+      .groupBy(e.testCaseId),
+  ]);
+  const tally = emptyTally();
+  tally.total = totals?.total ?? 0;
+  tally.durationSum = totals?.durationSum ?? 0;
+  tally.durationCount = totals?.durationCount ?? 0;
+  for (const row of values) add(tally.values[row.dimension], row.value, row.n);
+  for (const row of perTestCase) add(tally.perTestCase, row.testCaseId, row.n);
+  return tally;
+}
+
+/** Aggregates from the daily roll-ups, for whole UTC days from `fromDay` on. */
+async function rollupTally(
+  db: Database,
+  actor: Actor,
+  fromDay: string | undefined,
+  testCaseLimit: number | undefined,
+): Promise<Tally> {
+  const s = executionDailyStats;
+  const c = executionDailyTestCases;
+  const perTestCaseQuery = db
+    .select({ testCaseId: c.testCaseId, n: sql<number>`sum(${c.executions})::int` })
+    .from(c)
+    .where(and(ownedBy(actor, c.userId), fromDay ? gte(c.day, fromDay) : undefined))
+    .groupBy(c.testCaseId)
+    .having(sql`sum(${c.executions}) > 0`)
+    .orderBy(sql`2 desc`, c.testCaseId);
+  const [rows, perTestCase] = await Promise.all([
+    db
+      .select({
+        dimension: s.dimension,
+        value: s.value,
+        n: sql<number>`sum(${s.executions})::int`,
+        durationSum: sql<number>`sum(${s.durationSum})::float8`,
+        durationCount: sql<number>`sum(${s.durationCount})::int`,
+      })
+      .from(s)
+      .where(and(ownedBy(actor, s.userId), fromDay ? gte(s.day, fromDay) : undefined))
+      .groupBy(s.dimension, s.value),
+    testCaseLimit === undefined ? perTestCaseQuery : perTestCaseQuery.limit(testCaseLimit),
+  ]);
+  const tally = emptyTally();
+  for (const row of rows) {
+    if (row.dimension === "total") {
+      tally.total = row.n;
+      tally.durationSum = row.durationSum;
+      tally.durationCount = row.durationCount;
+    } else if (row.n !== 0) {
+      add(tally.values[row.dimension as Dimension], row.value, row.n);
+    }
+  }
+  for (const row of perTestCase) add(tally.perTestCase, row.testCaseId, row.n);
+  return tally;
+}
+
+/** How many of the actor's executions were created at or after each cutoff. */
+async function countsSince(
+  db: Database,
+  actor: Actor,
+  cutoffs: Date[],
+  useRollups: boolean,
+  where: SQL | undefined,
+): Promise<number[]> {
+  const e = testExecutions;
+  if (!useRollups) {
+    const [row] = await db
+      .select(
+        Object.fromEntries(
+          cutoffs.map((cutoff, i) => [
+            `c${i}`,
+            sql<number>`count(*) filter (where ${e.createdAt} >= ${timestamp(cutoff)})::int`,
+          ]),
+        ),
+      )
+      .from(e)
+      .where(where);
+    return cutoffs.map((_, i) =>
+      Number((row as Record<string, number> | undefined)?.[`c${i}`] ?? 0),
+    );
+  }
+  // Whole days after each cutoff from the roll-ups, the rest of the cutoff's own day from the table.
+  const s = executionDailyStats;
+  const earliest = new Date(Math.min(...cutoffs.map((c) => c.getTime())));
+  const partial = (cutoff: Date) =>
+    sql`(${e.createdAt} >= ${timestamp(cutoff)} and ${e.createdAt} < ${timestamp(nextUtcDay(cutoff))})`;
+  const [[days], [rest]] = await Promise.all([
+    db
+      .select(
+        Object.fromEntries(
+          cutoffs.map((cutoff, i) => [
+            `c${i}`,
+            sql<number>`coalesce(sum(${s.executions}) filter (where ${s.day} >= ${isoDay(nextUtcDay(cutoff))}), 0)::int`,
+          ]),
+        ),
+      )
+      .from(s)
+      .where(
+        and(
+          ownedBy(actor, s.userId),
+          eq(s.dimension, "total"),
+          gte(s.day, isoDay(nextUtcDay(earliest))),
+        ),
+      ),
+    db
+      .select(
+        Object.fromEntries(
+          cutoffs.map((cutoff, i) => [
+            `c${i}`,
+            sql<number>`count(*) filter (where ${partial(cutoff)})::int`,
+          ]),
+        ),
+      )
+      .from(e)
+      .where(and(where, sql`(${sql.join(cutoffs.map(partial), sql` or `)})`)),
+  ]);
+  const read = (row: unknown, i: number) =>
+    Number((row as Record<string, number> | undefined)?.[`c${i}`] ?? 0);
+  return cutoffs.map((_, i) => read(days, i) + read(rest, i));
+}
+
+async function titlesOf(db: Database, ids: number[]): Promise<Map<number, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .select({ id: testCases.id, title: testCases.title })
+    .from(testCases)
+    .where(inArray(testCases.id, ids));
+  return new Map(rows.map((row) => [row.id, row.title]));
+}
+
+async function toStatistics(
+  db: Database,
+  tally: Tally,
+  windows: number[],
+): Promise<ExecutionStatistics> {
+  const top = [...tally.perTestCase]
+    .filter(([, n]) => n > 0)
+    .sort(([a, x], [b, y]) => y - x || a - b)
+    .slice(0, MOST_EXECUTED_LIMIT);
+  const titles = await titlesOf(
+    db,
+    top.map(([testCaseId]) => testCaseId),
+  );
+  const count = (dimension: Dimension, key: string) => tally.values[dimension].get(key) ?? 0;
+  const byStatus = Object.fromEntries(
+    EXECUTION_STATUSES.map((s) => [s, count("status", s)]),
+  ) as Record<ExecutionStatus, number>;
+  const byResult = Object.fromEntries(
+    EXECUTION_RESULTS.map((r) => [r, count("result", r)]),
+  ) as Record<ExecutionResult, number>;
+  const labelled = (dimension: Dimension) =>
+    Object.fromEntries(
+      [...tally.values[dimension]]
+        .filter(([, n]) => n > 0)
+        .sort(([a, x], [b, y]) => y - x || a.localeCompare(b)),
+    );
+  const decided = byResult.pass + byResult.fail + byResult.error;
+  // Roll-ups add and subtract durations over time; round away the floating-point residue.
+  const durationSum = round(tally.durationSum, 6);
+  return {
+    totalExecutions: tally.total,
+    byStatus,
+    byResult,
+    byBrowser: labelled("browser"),
+    byEnvironment: labelled("environment"),
+    passRate: decided === 0 ? 0 : round((byResult.pass / decided) * 100, 2),
+    averageDurationSeconds:
+      tally.durationCount === 0 ? null : round(durationSum / tally.durationCount, 3),
+    totalDurationHours: round(durationSum / 3600, 4),
+    executionsLast24h: windows[0] ?? 0,
+    executionsLast7d: windows[1] ?? 0,
+    executionsLast30d: windows[2] ?? 0,
+    mostExecutedTests: top
+      .filter(([testCaseId]) => titles.has(testCaseId))
+      .map(([testCaseId, n]) => ({ testCaseId, title: titles.get(testCaseId) ?? "", count: n })),
+  };
+}
+
+function windowCutoffs(now: Date, since: Date | undefined): Date[] {
+  return WINDOWS_DAYS.map((days) => {
+    const cutoff = new Date(now.getTime() - days * DAY_MS);
+    return since && since > cutoff ? since : cutoff;
+  });
+}
+
+/**
+ * Every figure of the seed's ExecutionStatistics for the actor's executions. Whole days come from
+ * the daily roll-ups (a few hundred rows whatever the history), the partial first day and
+ * single test cases from the executions table through its indexes.
+ */
 export async function executionStatistics(
+  db: Database,
+  actor: Actor,
+  raw: z.input<typeof statisticsInput>,
+  now = new Date(),
+): Promise<ExecutionStatistics> {
+  const input = statisticsInput.parse(raw);
+  const e = testExecutions;
+  const cutoffs = windowCutoffs(now, input.since);
+  if (input.testCaseId) {
+    // One test case has few executions: its index makes the table itself the quickest source.
+    const where = and(
+      ownedBy(actor, e.userId),
+      eq(e.testCaseId, input.testCaseId),
+      input.since ? gte(e.createdAt, input.since) : undefined,
+    );
+    const [tally, windows] = await Promise.all([
+      rawTally(db, where),
+      countsSince(db, actor, cutoffs, false, where),
+    ]);
+    return toStatistics(db, tally, windows);
+  }
+  const owned = ownedBy(actor, e.userId);
+  const firstWholeDay = input.since ? nextUtcDay(input.since) : undefined;
+  const [days, firstDay, windows] = await Promise.all([
+    rollupTally(
+      db,
+      actor,
+      firstWholeDay && isoDay(firstWholeDay),
+      input.since ? undefined : MOST_EXECUTED_LIMIT,
+    ),
+    input.since && firstWholeDay
+      ? rawTally(db, and(owned, gte(e.createdAt, input.since), lt(e.createdAt, firstWholeDay)))
+      : Promise.resolve(emptyTally()),
+    countsSince(db, actor, cutoffs, true, owned),
+  ]);
+  return toStatistics(db, mergeTallies(days, firstDay), windows);
+}
+
+/**
+ * The same figures computed by scanning test_executions alone: the reference the roll-ups are
+ * tested and benchmarked against.
+ */
+export async function rawExecutionStatistics(
   db: Database,
   actor: Actor,
   raw: z.input<typeof statisticsInput>,
@@ -56,76 +364,11 @@ export async function executionStatistics(
     input.testCaseId ? eq(e.testCaseId, input.testCaseId) : undefined,
     input.since ? gte(e.createdAt, input.since) : undefined,
   );
-  const since = (days: number) =>
-    sql`${new Date(now.getTime() - days * DAY_MS).toISOString()}::timestamptz`;
-  const byColumn = (column: typeof e.browser | typeof e.environment) =>
-    db
-      .select({
-        key: sql<string>`coalesce(${column}, ${UNSPECIFIED})`,
-        count: sql<number>`count(*)::int`,
-      })
-      .from(e)
-      .where(where)
-      .groupBy(sql`1`)
-      .orderBy(sql`2 desc`, sql`1`);
-
-  const [[totals], browsers, environments, mostExecuted] = await Promise.all([
-    db
-      .select({
-        total: sql<number>`count(*)::int`,
-        ...Object.fromEntries(
-          EXECUTION_STATUSES.map((s) => [`status_${s}`, countWhere(sql`${e.status} = ${s}`)]),
-        ),
-        ...Object.fromEntries(
-          EXECUTION_RESULTS.map((r) => [`result_${r}`, countWhere(sql`${e.result} = ${r}`)]),
-        ),
-        averageDuration: sql<number | null>`avg(${e.durationSeconds})::float8`,
-        totalDuration: sql<number>`coalesce(sum(${e.durationSeconds}), 0)::float8`,
-        last24h: countWhere(sql`${e.createdAt} >= ${since(1)}`),
-        last7d: countWhere(sql`${e.createdAt} >= ${since(7)}`),
-        last30d: countWhere(sql`${e.createdAt} >= ${since(30)}`),
-      })
-      .from(e)
-      .where(where),
-    byColumn(e.browser),
-    byColumn(e.environment),
-    db
-      .select({
-        testCaseId: e.testCaseId,
-        title: testCases.title,
-        count: sql<number>`count(*)::int`,
-      })
-      .from(e)
-      .innerJoin(testCases, eq(testCases.id, e.testCaseId))
-      .where(where)
-      .groupBy(e.testCaseId, testCases.title)
-      .orderBy(desc(sql`count(*)`), e.testCaseId)
-      .limit(MOST_EXECUTED_LIMIT),
+  const [tally, windows] = await Promise.all([
+    rawTally(db, where),
+    countsSince(db, actor, windowCutoffs(now, input.since), false, where),
   ]);
-
-  const row = (totals ?? {}) as Record<string, number | null>;
-  const byStatus = Object.fromEntries(
-    EXECUTION_STATUSES.map((s) => [s, row[`status_${s}`] ?? 0]),
-  ) as Record<ExecutionStatus, number>;
-  const byResult = Object.fromEntries(
-    EXECUTION_RESULTS.map((r) => [r, row[`result_${r}`] ?? 0]),
-  ) as Record<ExecutionResult, number>;
-  const decided = byResult.pass + byResult.fail + byResult.error;
-  const averageDuration = row.averageDuration ?? null;
-  return {
-    totalExecutions: row.total ?? 0,
-    byStatus,
-    byResult,
-    byBrowser: Object.fromEntries(browsers.map((b) => [b.key, b.count])),
-    byEnvironment: Object.fromEntries(environments.map((b) => [b.key, b.count])),
-    passRate: decided === 0 ? 0 : round((byResult.pass / decided) * 100, 2),
-    averageDurationSeconds: averageDuration === null ? null : round(averageDuration, 3),
-    totalDurationHours: round((row.totalDuration ?? 0) / 3600, 4),
-    executionsLast24h: row.last24h ?? 0,
-    executionsLast7d: row.last7d ?? 0,
-    executionsLast30d: row.last30d ?? 0,
-    mostExecutedTests: mostExecuted,
-  };
+  return toStatistics(db, tally, windows);
 }
 
 function round(value: number, digits: number): number {

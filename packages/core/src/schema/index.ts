@@ -1,4 +1,5 @@
 export * from "./enums";
 export * from "./executions";
+export * from "./rollups";
 export * from "./testCases";
 export * from "./users";

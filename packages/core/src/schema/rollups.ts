@@ -1,0 +1,56 @@
+import {
+  date,
+  doublePrecision,
+  index,
+  integer,
+  pgTable,
+  primaryKey,
+  varchar,
+} from "drizzle-orm/pg-core";
+import { testCases } from "./testCases";
+import { users } from "./users";
+
+/**
+ * Per day and owner, how many executions had each status, result, browser and environment
+ * (dimension 'total' holds all executions and their durations). Kept by a trigger on
+ * test_executions in the writing transaction, so statistics read a few hundred rows instead of
+ * scanning every execution.
+ */
+export const executionDailyStats = pgTable(
+  "execution_daily_stats",
+  {
+    userId: integer("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    day: date("day", { mode: "string" }).notNull(),
+    dimension: varchar("dimension", { length: 16 }).notNull(),
+    value: varchar("value", { length: 50 }).notNull(),
+    executions: integer("executions").notNull().default(0),
+    durationSum: doublePrecision("duration_sum").notNull().default(0),
+    durationCount: integer("duration_count").notNull().default(0),
+  },
+  (t) => [
+    primaryKey({ columns: [t.userId, t.day, t.dimension, t.value] }),
+    index("execution_daily_stats_day_idx").on(t.day, t.dimension),
+  ],
+);
+
+/** Per day, owner and test case, how many executions ran: the source of mostExecutedTests. */
+export const executionDailyTestCases = pgTable(
+  "execution_daily_test_cases",
+  {
+    userId: integer("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    day: date("day", { mode: "string" }).notNull(),
+    testCaseId: integer("test_case_id")
+      .notNull()
+      .references(() => testCases.id, { onDelete: "cascade" }),
+    executions: integer("executions").notNull().default(0),
+  },
+  (t) => [
+    primaryKey({ columns: [t.userId, t.day, t.testCaseId] }),
+    index("execution_daily_test_cases_day_idx").on(t.day),
+    index("execution_daily_test_cases_test_case_idx").on(t.testCaseId),
+  ],
+);

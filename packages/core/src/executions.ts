@@ -6,6 +6,7 @@ import type { Database } from "./db";
 import { ConflictError, NotFoundError } from "./errors";
 import { assertTransition, isTerminal } from "./lifecycle";
 import { id, isoDateTime, LIMITS, label, type Page, pagination } from "./limits";
+import { notifyStepsRecorded } from "./live";
 import {
   EXECUTION_RESULTS,
   EXECUTION_STATUSES,
@@ -41,12 +42,45 @@ const executionFilters = {
   testCaseId: id.optional(),
 };
 
+/**
+ * Keyset pagination: `nextCursor` of one page fetches the next, at the same cost however deep.
+ * It names the last row (its id, and its creation time in case that row is deleted meanwhile).
+ */
+function decodeCursor(value: string): { executionId: number; createdAt: Date } | undefined {
+  const [idPart, msPart, extra] = Buffer.from(value, "base64url").toString("utf8").split(":");
+  const executionId = Number(idPart);
+  const createdAt = new Date(Number(msPart));
+  const valid =
+    extra === undefined &&
+    Number.isSafeInteger(executionId) &&
+    executionId > 0 &&
+    !Number.isNaN(createdAt.getTime());
+  return valid ? { executionId, createdAt } : undefined;
+}
+
+const cursor = z
+  .string()
+  .max(100)
+  .refine(
+    (value) => decodeCursor(value) !== undefined,
+    "is not a cursor returned by execution.list",
+  );
+
+export function encodeCursor(row: { id: number; createdAt: Date }): string {
+  return Buffer.from(`${row.id}:${row.createdAt.getTime()}`).toString("base64url");
+}
+
 export const listExecutionsInput = z
-  .strictObject({ ...executionFilters, ...pagination })
+  .strictObject({ ...executionFilters, ...pagination, cursor: cursor.optional() })
+  .refine((input) => !(input.cursor && input.skip > 0), "use either cursor or skip, not both")
   .default({ skip: 0, limit: 50 });
 export const countExecutionsInput = z.strictObject(executionFilters).default({});
 
-export const executionHistoryInput = z.strictObject({ testCaseId: id, ...pagination });
+export const executionHistoryInput = z.strictObject({
+  testCaseId: id,
+  ...pagination,
+  cursor: cursor.optional(),
+});
 
 export const executionIdInput = z.strictObject({ id });
 
@@ -245,21 +279,29 @@ export async function listExecutions(
   db: Database,
   actor: Actor,
   raw: z.input<typeof listExecutionsInput>,
-): Promise<Page<ExecutionListItem>> {
-  const { skip, limit, ...filters } = listExecutionsInput.parse(raw);
+): Promise<Page<ExecutionListItem> & { nextCursor: string | null }> {
+  const { skip, limit, cursor: afterCursorText, ...filters } = listExecutionsInput.parse(raw);
+  const after = afterCursorText ? decodeCursor(afterCursorText) : undefined;
+  const e = testExecutions;
   const where = executionWhere(actor, filters);
+  // The row's exact (microsecond) creation time from the table; the cursor's copy if it is gone.
+  const afterCursor = after
+    ? sql`(${e.createdAt}, ${e.id}) < (coalesce((select c.created_at from test_executions c where c.id = ${after.executionId}), ${after.createdAt.toISOString()}::timestamptz), ${after.executionId})`
+    : undefined;
   const [items, total] = await Promise.all([
     db
       .select({ ...listColumns, testCaseTitle: testCases.title })
-      .from(testExecutions)
-      .innerJoin(testCases, eq(testCases.id, testExecutions.testCaseId))
-      .where(where)
-      .orderBy(desc(testExecutions.createdAt), desc(testExecutions.id))
+      .from(e)
+      .innerJoin(testCases, eq(testCases.id, e.testCaseId))
+      .where(and(where, afterCursor))
+      .orderBy(desc(e.createdAt), desc(e.id))
       .offset(skip)
       .limit(limit),
     countExecutions(db, actor, filters),
   ]);
-  return { items, total, skip, limit };
+  const last = items[items.length - 1];
+  const nextCursor = items.length === limit && last ? encodeCursor(last) : null;
+  return { items, total, skip, limit, nextCursor };
 }
 
 /** The executions of one test case; NOT_FOUND when the actor cannot see the test case. */
@@ -267,7 +309,7 @@ export async function executionHistory(
   db: Database,
   actor: Actor,
   raw: z.input<typeof executionHistoryInput>,
-): Promise<Page<ExecutionListItem>> {
+): Promise<Page<ExecutionListItem> & { nextCursor: string | null }> {
   const input = executionHistoryInput.parse(raw);
   await getTestCase(db, actor, { id: input.testCaseId });
   return listExecutions(db, actor, input);
@@ -293,6 +335,7 @@ export async function updateExecution(
       .where(eq(testExecutions.id, executionId))
       .returning(detailColumns);
     if (!row) throw new NotFoundError("Execution", executionId);
+    await notifyStepsRecorded(tx, executionId);
     return row;
   });
 }

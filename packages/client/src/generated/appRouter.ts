@@ -268,7 +268,12 @@ export type AppRouter = TRPCBuiltRouter<
       }>;
       history: TRPCQueryProcedure<{
         meta: object;
-        input: { testCaseId: number; skip?: undefined | number; limit?: undefined | number };
+        input: {
+          testCaseId: number;
+          cursor?: undefined | string;
+          skip?: undefined | number;
+          limit?: undefined | number;
+        };
         output: {
           limit: number;
           skip: number;
@@ -298,6 +303,7 @@ export type AppRouter = TRPCBuiltRouter<
             testCaseTitle: string;
           }>;
           total: number;
+          nextCursor: null | string;
         };
       }>;
       list: TRPCQueryProcedure<{
@@ -306,6 +312,7 @@ export type AppRouter = TRPCBuiltRouter<
           | undefined
           | void
           | {
+              cursor?: undefined | string;
               skip?: undefined | number;
               limit?: undefined | number;
               status?: undefined | "pending" | "running" | "completed" | "failed" | "cancelled";
@@ -343,6 +350,7 @@ export type AppRouter = TRPCBuiltRouter<
             testCaseTitle: string;
           }>;
           total: number;
+          nextCursor: null | string;
         };
       }>;
       get: TRPCQueryProcedure<{

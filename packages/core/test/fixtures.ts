@@ -1,12 +1,27 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
+import {
+  existsSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import type { SQL } from "drizzle-orm";
 import postgres from "postgres";
 import type { z } from "zod";
 import type { Actor } from "../src/actor";
-import { type DatabaseHandle, openDatabase } from "../src/db";
+import { type DatabaseHandle, migrationsFolder, openDatabase } from "../src/db";
 import { startExecution, type startExecutionInput } from "../src/executions";
-import type { UserRole } from "../src/schema";
+import { hashPassword } from "../src/passwords";
+import { type TestExecution, testExecutions, type UserRole, users } from "../src/schema";
 import { createTestCase, type createTestCaseInput } from "../src/testCases";
-import { createUser } from "../src/users";
+import { publicUserColumns } from "../src/users";
 
 export type TestEngine = "pglite" | "postgres";
 
@@ -25,7 +40,7 @@ export interface TestDatabase extends DatabaseHandle {
  */
 export async function openTestDatabase(engine: TestEngine = testEngine()): Promise<TestDatabase> {
   if (engine === "pglite") {
-    const handle = openDatabase();
+    const handle = openDatabase({ pglite: await migratedPglite() });
     await handle.migrate();
     return handle;
   }
@@ -49,16 +64,69 @@ export async function openTestDatabase(engine: TestEngine = testEngine()): Promi
   };
 }
 
+const TEMPLATE_PREFIX = "testtrack-pglite-template-";
+
+/**
+ * An in-memory PGlite holding the migrated schema. A fresh PGlite spends seconds in initdb, so
+ * the first one migrated is dumped to a file in the temp folder, keyed by the migrations and the
+ * PGlite version, and later test files (in this run or the next) start from that dump instead.
+ */
+async function migratedPglite(): Promise<PGlite> {
+  const name = `${TEMPLATE_PREFIX}${templateKey()}.tar`;
+  const template = join(tmpdir(), name);
+  if (existsSync(template)) {
+    try {
+      return await PGlite.create({ loadDataDir: new Blob([readFileSync(template)]) });
+    } catch {
+      // An unreadable dump is rebuilt below.
+    }
+  }
+  const pglite = await PGlite.create();
+  await openDatabase({ pglite }).migrate();
+  const dump = await pglite.dumpDataDir("none");
+  // Written aside and renamed, so a parallel worker never reads half a file.
+  const partial = `${template}.${process.pid}.partial`;
+  writeFileSync(partial, Buffer.from(await dump.arrayBuffer()));
+  renameSync(partial, template);
+  // Dumps of older migrations are never read again.
+  for (const file of readdirSync(tmpdir())) {
+    if (file.startsWith(TEMPLATE_PREFIX) && file.endsWith(".tar") && file !== name) {
+      rmSync(join(tmpdir(), file), { force: true });
+    }
+  }
+  return pglite;
+}
+
+function templateKey(): string {
+  const hash = createHash("sha256");
+  const pgliteEntry = createRequire(import.meta.url).resolve("@electric-sql/pglite");
+  hash.update(readFileSync(join(dirname(pgliteEntry), "..", "package.json")));
+  for (const file of readdirSync(migrationsFolder, { recursive: true, encoding: "utf8" }).sort()) {
+    const path = join(migrationsFolder, file);
+    if (statSync(path).isFile()) hash.update(file).update(readFileSync(path));
+  }
+  return hash.digest("hex").slice(0, 16);
+}
+
 let userCounter = 0;
 export const TEST_PASSWORD = "correct horse battery staple";
 
+// argon2 costs ~60 ms of CPU per hash; every test user shares one hash of TEST_PASSWORD.
+let testPasswordHash: Promise<string> | undefined;
+
+/** A user who can log in with TEST_PASSWORD, with the `actor` domain functions take. */
 export async function createTestUser(
   handle: Pick<DatabaseHandle, "db">,
   role: UserRole = "member",
   name = `${role} ${++userCounter}`,
 ) {
   const email = `${role}-${randomBytes(5).toString("hex")}@example.test`;
-  const user = await createUser(handle.db, { email, name, password: TEST_PASSWORD, role });
+  testPasswordHash ??= hashPassword(TEST_PASSWORD);
+  const [user] = await handle.db
+    .insert(users)
+    .values({ email, name, role, passwordHash: await testPasswordHash })
+    .returning(publicUserColumns);
+  if (!user) throw new Error("user insert returned no row");
   const actor: Actor = { id: user.id, role: user.role };
   return { ...user, actor };
 }
@@ -89,4 +157,41 @@ export async function startExecutionFor(
     ...overrides,
   });
   return started.executionId;
+}
+
+/** Inserts an execution row directly, bypassing the lifecycle, for tests that need a given state. */
+export async function insertExecution(
+  handle: Pick<DatabaseHandle, "db">,
+  values: Omit<typeof testExecutions.$inferInsert, "id">,
+): Promise<TestExecution> {
+  const [row] = await handle.db.insert(testExecutions).values(values).returning();
+  if (!row) throw new Error("execution insert returned no row");
+  return row;
+}
+
+/** A member with one test case and one pending execution of it. */
+export async function createExecutionScenario(
+  handle: Pick<DatabaseHandle, "db">,
+  overrides: Partial<z.input<typeof startExecutionInput>> = {},
+) {
+  const user = await createTestUser(handle);
+  const testCase = await createTestCaseFor(handle, user.actor);
+  const executionId = await startExecutionFor(handle, user.actor, testCase.id, overrides);
+  return { user, actor: user.actor, testCase, executionId };
+}
+
+/** Rows of a raw SQL query on either engine (PGlite answers `{ rows }`, postgres-js an array). */
+export async function queryRows<T>(handle: Pick<DatabaseHandle, "db">, query: SQL): Promise<T[]> {
+  const result: unknown = await handle.db.execute(query);
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}
+
+/** The error a promise rejects with; fails the test when it resolves instead. */
+export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected the promise to reject, but it resolved");
 }

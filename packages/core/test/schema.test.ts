@@ -1,0 +1,165 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openDatabase } from "../src/db";
+import { createTestCase, getTestCase } from "../src/testCases";
+import { createUser, findUserByEmail } from "../src/users";
+import {
+  openTestDatabase,
+  queryRows,
+  TEST_PASSWORD,
+  type TestDatabase,
+  testEngine,
+} from "./fixtures";
+
+let h: TestDatabase;
+beforeAll(async () => {
+  h = await openTestDatabase();
+});
+afterAll(() => h.close());
+
+// Every column of the seed's CREATE TABLE statements (seed/000_a6d068172fed7dd4.txt).
+const SEED_EXECUTION_COLUMNS = [
+  "id",
+  "test_case_id",
+  "user_id",
+  "status",
+  "result",
+  "started_at",
+  "completed_at",
+  "duration_seconds",
+  "browser",
+  "environment",
+  "base_url",
+  "total_steps",
+  "passed_steps",
+  "failed_steps",
+  "skipped_steps",
+  "console_log",
+  "error_message",
+  "screenshot_path",
+  "video_path",
+  "triggered_by",
+  "trigger_details",
+  "created_at",
+  "updated_at",
+];
+
+const SEED_STEP_COLUMNS = [
+  "id",
+  "execution_id",
+  "step_number",
+  "step_description",
+  "expected_result",
+  "result",
+  "actual_result",
+  "error_message",
+  "started_at",
+  "completed_at",
+  "duration_seconds",
+  "screenshot_path",
+  "screenshot_before",
+  "screenshot_after",
+  "retry_count",
+  "is_critical",
+  "created_at",
+];
+
+interface ColumnInfo {
+  column_name: string;
+  data_type: string;
+}
+
+function columnsOf(table: string) {
+  return queryRows<ColumnInfo>(
+    h,
+    sql`select column_name, data_type from information_schema.columns
+        where table_schema = 'public' and table_name = ${table}`,
+  );
+}
+
+describe("the migrated schema", () => {
+  it("has every seed column of test_executions", async () => {
+    const names = (await columnsOf("test_executions")).map((c) => c.column_name);
+    expect(names).toEqual(expect.arrayContaining(SEED_EXECUTION_COLUMNS));
+  });
+
+  it("has every seed column of test_execution_steps", async () => {
+    const names = (await columnsOf("test_execution_steps")).map((c) => c.column_name);
+    expect(names).toEqual(expect.arrayContaining(SEED_STEP_COLUMNS));
+  });
+
+  it("stores every time of both tables as timestamptz", async () => {
+    for (const table of ["test_executions", "test_execution_steps"]) {
+      const timeColumns = (await columnsOf(table)).filter((c) => c.column_name.endsWith("_at"));
+      expect(timeColumns.length).toBeGreaterThanOrEqual(3);
+      for (const column of timeColumns) {
+        expect(column.data_type).toBe("timestamp with time zone");
+      }
+    }
+  });
+
+  it("deletes on cascade along user → executions, test case → executions and execution → steps", async () => {
+    const rows = await queryRows<{ table_name: string; column_name: string; delete_rule: string }>(
+      h,
+      sql`select kcu.table_name, kcu.column_name, rc.delete_rule
+          from information_schema.referential_constraints rc
+          join information_schema.key_column_usage kcu
+            on kcu.constraint_name = rc.constraint_name and kcu.constraint_schema = rc.constraint_schema
+          where rc.constraint_schema = 'public'
+            and kcu.table_name in ('test_executions', 'test_execution_steps')`,
+    );
+    const rules = rows.map((r) => `${r.table_name}.${r.column_name}:${r.delete_rule}`).sort();
+    expect(rules).toEqual([
+      "test_execution_steps.execution_id:CASCADE",
+      "test_executions.test_case_id:CASCADE",
+      "test_executions.user_id:CASCADE",
+    ]);
+  });
+
+  it("has the seed's indexes on test_executions", async () => {
+    const rows = await queryRows<{ indexdef: string }>(
+      h,
+      sql`select indexdef from pg_indexes where schemaname = 'public' and tablename = 'test_executions'`,
+    );
+    const singleColumn = rows
+      .map((r) => /USING btree \((\w+)\)$/.exec(r.indexdef)?.[1])
+      .filter((column): column is string => column !== undefined);
+    expect(singleColumn).toEqual(
+      expect.arrayContaining(["test_case_id", "user_id", "status", "result", "created_at"]),
+    );
+  });
+});
+
+// Always PGlite whatever the engine under test, so the postgres project would only repeat it.
+describe.runIf(testEngine() === "pglite")("openDatabase with a PGlite data folder", () => {
+  it("keeps its data across close and reopen", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "testtrack-core-"));
+    const email = "persisted@example.test";
+    try {
+      const first = openDatabase({ dataDir: join(dataDir, "db") });
+      await first.migrate();
+      const user = await createUser(first.db, { email, name: "Kept", password: TEST_PASSWORD });
+      const actor = { id: user.id, role: user.role };
+      const testCase = await createTestCase(first.db, actor, { title: "Survives restarts" });
+      await first.close();
+
+      const second = openDatabase({ dataDir: join(dataDir, "db") });
+      try {
+        expect(second.engine).toBe("pglite");
+        await second.migrate();
+        await second.ping();
+        expect((await findUserByEmail(second.db, email))?.id).toBe(user.id);
+        expect((await getTestCase(second.db, actor, { id: testCase.id })).title).toBe(
+          "Survives restarts",
+        );
+      } finally {
+        await second.close();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,735 @@
+/**
+ * `pnpm bench`: seeds a TestTrack database at scale and measures ingest, per-call cost,
+ * statistics, lists, deletes and server memory, each against a baseline measured in the same
+ * run. Writes bench/results.json and bench/RESULTS.md (bench/quick/ for --quick).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { createTestTrackClient, recordExecution } from "@testtrack/client";
+import { type DatabaseHandle, encodeCursor, openDatabase } from "@testtrack/core";
+import { sql } from "drizzle-orm";
+import postgres from "postgres";
+import { latency, once, pool } from "./measure";
+import { BENCH_USERS, execute, seedExecutions, seedOwners } from "./seed";
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "../../..");
+const { values: args } = parseArgs({
+  options: {
+    executions: { type: "string" },
+    checkpoints: { type: "string" },
+    "steps-per-execution": { type: "string", default: "10" },
+    "ingest-steps": { type: "string" },
+    quick: { type: "boolean", default: false },
+    pglite: { type: "boolean", default: false },
+    "database-url": { type: "string" },
+    help: { type: "boolean", default: false },
+  },
+});
+if (args.help) {
+  console.log(`pnpm bench [--quick] [--executions N] [--checkpoints N,N] [--steps-per-execution N]
+           [--ingest-steps N] [--pglite] [--database-url postgres://...]
+Default: 1,000,000 executions (statistics measured at 100,000 and 1,000,000) on the local
+PostgreSQL (DATABASE_URL or postgres://postgres@127.0.0.1:5432/postgres), in a database of its
+own (testtrack_bench, recreated). --quick: 20,000 executions, under two minutes.`);
+  process.exit(0);
+}
+
+const quick = args.quick;
+const executions = Number(args.executions ?? (quick || args.pglite ? 20_000 : 1_000_000));
+const checkpoints = (
+  args.checkpoints ?? (quick ? "2000,20000" : `${Math.min(100_000, executions)},${executions}`)
+)
+  .split(",")
+  .map(Number)
+  .filter((n) => n > 0 && n <= executions)
+  .sort((a, b) => a - b);
+const stepsPerExecution = Number(args["steps-per-execution"]);
+const ingestSteps = Number(args["ingest-steps"] ?? (quick ? 20_000 : 1_000_000));
+const outDir = join(repoRoot, quick ? "bench/quick" : "bench");
+
+interface Figure {
+  group: string;
+  name: string;
+  value: number;
+  unit: string;
+  baseline?: number;
+  ratio?: number;
+  goal?: string;
+  met?: boolean;
+}
+const figures: Figure[] = [];
+const notes: string[] = [];
+function record(figure: Figure) {
+  figures.push(figure);
+  const ratio = figure.ratio === undefined ? "" : `  ratio ${figure.ratio}`;
+  const base = figure.baseline === undefined ? "" : `  baseline ${figure.baseline} ${figure.unit}`;
+  const goal = figure.goal ? `  goal ${figure.goal} ${figure.met ? "met" : "NOT met"}` : "";
+  console.log(
+    `${figure.group.padEnd(12)} ${figure.name.padEnd(48)} ${String(figure.value).padStart(10)} ${figure.unit}${base}${ratio}${goal}`,
+  );
+}
+const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
+
+// ---------------------------------------------------------------------------------------------
+// The database and the server under test
+// ---------------------------------------------------------------------------------------------
+
+async function createBenchDatabase(): Promise<{
+  handle: DatabaseHandle;
+  url?: string;
+  drop(): Promise<void>;
+}> {
+  if (args.pglite) {
+    const handle = openDatabase();
+    await handle.migrate();
+    return { handle, drop: () => handle.close() };
+  }
+  const adminUrl =
+    args["database-url"] ??
+    process.env.DATABASE_URL ??
+    "postgres://postgres@127.0.0.1:5432/postgres";
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe("drop database if exists testtrack_bench with (force)");
+  await admin.unsafe("create database testtrack_bench");
+  const url = new URL(adminUrl);
+  url.pathname = "/testtrack_bench";
+  const handle = openDatabase({ url: url.toString(), maxConnections: 8 });
+  await handle.migrate();
+  return {
+    handle,
+    url: url.toString(),
+    drop: async () => {
+      await handle.close();
+      await admin.end();
+    },
+  };
+}
+
+interface Target {
+  url: string;
+  rssMb(): number;
+  close(): Promise<void>;
+}
+
+function rssOf(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return Math.round(kb / 1024);
+}
+
+async function waitForUrl(url: string, child?: ChildProcess) {
+  for (let i = 0; i < 600; i++) {
+    if (child && child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    if (
+      await fetch(url).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${url} did not answer`);
+}
+
+async function spawnNode(script: string[], cwd: string, env: NodeJS.ProcessEnv, readyUrl: string) {
+  const child = spawn(process.execPath, ["--import", "tsx", ...script], {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  await waitForUrl(readyUrl, child);
+  return child;
+}
+
+async function stop(child: ChildProcess) {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  await exited;
+}
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+async function startTarget(database: { handle: DatabaseHandle; url?: string }): Promise<Target> {
+  if (!database.url) {
+    const { createHttpHost } = await import("@testtrack/server/http");
+    const pino = (await import("pino")).default;
+    const host = createHttpHost(
+      {
+        port: 0,
+        host: "127.0.0.1",
+        corsOrigins: [],
+        maxBodyBytes: 5 * 1024 * 1024,
+        maxBatchSize: 50,
+        development: false,
+      },
+      database.handle,
+      pino({ level: "silent" }),
+    );
+    const url = await host.listen();
+    return { url, rssMb: () => rssOf(process.pid), close: () => host.close() };
+  }
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = await spawnNode(
+    ["src/main.ts"],
+    join(repoRoot, "apps/server"),
+    {
+      DATABASE_URL: database.url,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      LOG_LEVEL: "warn",
+      NODE_ENV: "production",
+    },
+    `${url}/healthz`,
+  );
+  return { url, rssMb: () => rssOf(child.pid ?? 0), close: () => stop(child) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurements
+// ---------------------------------------------------------------------------------------------
+
+const STATS_SQL = (userId?: number) => sql`
+  select count(*)::int as total,
+    count(*) filter (where status = 'pending')::int as pending, count(*) filter (where status = 'running')::int as running,
+    count(*) filter (where status = 'completed')::int as completed, count(*) filter (where status = 'failed')::int as failed,
+    count(*) filter (where status = 'cancelled')::int as cancelled,
+    count(*) filter (where result = 'pass')::int as pass, count(*) filter (where result = 'fail')::int as fail,
+    count(*) filter (where result = 'error')::int as error, count(*) filter (where result = 'skip')::int as skip,
+    avg(duration_seconds) as avg, sum(duration_seconds) as sum,
+    count(*) filter (where created_at >= now() - interval '1 day')::int as d1,
+    count(*) filter (where created_at >= now() - interval '7 days')::int as d7,
+    count(*) filter (where created_at >= now() - interval '30 days')::int as d30
+  from test_executions ${userId ? sql`where user_id = ${userId}` : sql``}`;
+
+async function measureStatistics(
+  database: DatabaseHandle,
+  clients: ReturnType<typeof makeClients>,
+  scale: number,
+  memberId: number,
+) {
+  const runs = quick ? 10 : 20;
+  for (const [who, client, userId] of [
+    ["admin-wide", clients.admin, undefined],
+    ["one member", clients.member, memberId],
+  ] as const) {
+    const api = await latency(runs, () => client.stats.get.query({}));
+    const scan = await latency(quick ? 5 : 5, () => execute(database, STATS_SQL(userId)), 1);
+    record({
+      group: "statistics",
+      name: `stats.get ${who} at ${scale.toLocaleString("en")} (p50; p99 ${api.p99} ms)`,
+      value: api.p50,
+      unit: "ms",
+      baseline: scan.p50,
+      ratio: ratio(api.p50, scan.p50),
+      ...(scale >= 1_000_000 ? { goal: "≤ 50 ms p50 at 1M", met: api.p50 <= 50 } : {}),
+    });
+    statsByScale.push({ scale, who, p50: api.p50, scanP50: scan.p50 });
+  }
+}
+const statsByScale: { scale: number; who: string; p50: number; scanP50: number }[] = [];
+
+function makeClients(url: string, tokens: { adminToken: string; memberToken: string }) {
+  return {
+    admin: createTestTrackClient({ url, token: tokens.adminToken }),
+    member: createTestTrackClient({ url, token: tokens.memberToken }),
+  };
+}
+
+async function explain(database: DatabaseHandle, query: ReturnType<typeof sql>): Promise<string> {
+  const rows = await execute(
+    database,
+    sql`explain (analyze, buffers off, timing off, summary on) ${query}`,
+  );
+  return rows.map((row) => Object.values(row)[0]).join("\n");
+}
+
+async function measureLists(
+  database: DatabaseHandle,
+  clients: ReturnType<typeof makeClients>,
+  memberId: number,
+) {
+  const filter = { status: "completed" as const, browser: "chromium" };
+  const runs = quick ? 20 : 50;
+  const first = await latency(runs, () =>
+    clients.member.execution.list.query({ ...filter, limit: 50 }),
+  );
+  const handWritten = sql`select e.*, t.title from test_executions e join test_cases t on t.id = e.test_case_id
+    where e.user_id = ${memberId} and e.status = 'completed' and e.browser = 'chromium'
+    order by e.created_at desc, e.id desc limit 50`;
+  const firstSql = await latency(runs, () => execute(database, handWritten));
+  record({
+    group: "lists",
+    name: "execution.list first page, member, 2 filters (p50)",
+    value: first.p50,
+    unit: "ms",
+    baseline: firstSql.p50,
+    ratio: ratio(first.p50, firstSql.p50),
+    goal: "≤ 10 ms p50",
+    met: first.p50 <= 10,
+  });
+  const [{ total } = { total: 0 }] = (await execute(
+    database,
+    sql`select count(*)::int as total from test_executions where user_id = ${memberId} and status = 'completed' and browser = 'chromium'`,
+  )) as { total: number }[];
+  const depth = Math.max(0, Math.min(10_000, total - 50));
+  const deepSkip = await latency(runs, () =>
+    clients.member.execution.list.query({ ...filter, limit: 50, skip: depth }),
+  );
+  const [anchor] = (await execute(
+    database,
+    sql`select id, created_at from test_executions where user_id = ${memberId} and status = 'completed' and browser = 'chromium'
+      order by created_at desc, id desc offset ${Math.max(0, depth - 1)} limit 1`,
+  )) as { id: number; created_at: string | Date }[];
+  const cursor = anchor
+    ? encodeCursor({ id: Number(anchor.id), createdAt: new Date(anchor.created_at) })
+    : undefined;
+  const deepCursor = await latency(runs, () =>
+    clients.member.execution.list.query({ ...filter, limit: 50, ...(cursor ? { cursor } : {}) }),
+  );
+  record({
+    group: "lists",
+    name: `execution.list page at row ${depth} by skip (p50)`,
+    value: deepSkip.p50,
+    unit: "ms",
+    goal: "≤ 10 ms p50",
+    met: deepSkip.p50 <= 10,
+  });
+  record({
+    group: "lists",
+    name: `execution.list page at row ${depth} by cursor (p50)`,
+    value: deepCursor.p50,
+    unit: "ms",
+    baseline: deepSkip.p50,
+    ratio: ratio(deepCursor.p50, deepSkip.p50),
+    goal: "≤ 10 ms p50",
+    met: deepCursor.p50 <= 10,
+  });
+  const adminFirst = await latency(runs, () =>
+    clients.admin.execution.list.query({ ...filter, limit: 50 }),
+  );
+  record({
+    group: "lists",
+    name: "execution.list first page, admin-wide, 2 filters (p50)",
+    value: adminFirst.p50,
+    unit: "ms",
+    goal: "≤ 10 ms p50",
+    met: adminFirst.p50 <= 10,
+  });
+  plans.push(["Member list, first page", await explain(database, handWritten)]);
+  plans.push([
+    "Member list total (count)",
+    await explain(
+      database,
+      sql`select count(*) from test_executions where user_id = ${memberId} and status = 'completed' and browser = 'chromium'`,
+    ),
+  ]);
+  plans.push([
+    "Admin-wide list total (count)",
+    await explain(
+      database,
+      sql`select count(*) from test_executions where status = 'completed' and browser = 'chromium'`,
+    ),
+  ]);
+  plans.push([
+    "Admin-wide statistics from the roll-ups",
+    await explain(
+      database,
+      sql`select dimension, value, sum(executions) from execution_daily_stats group by 1, 2`,
+    ),
+  ]);
+}
+const plans: [string, string][] = [];
+
+async function insertExecutionWithSteps(
+  database: DatabaseHandle,
+  testCaseId: number,
+  userId: number,
+  steps: number,
+) {
+  const [row] = (await execute(
+    database,
+    sql`insert into test_executions (test_case_id, user_id, status) values (${testCaseId}, ${userId}, 'running') returning id`,
+  )) as { id: number }[];
+  const id = Number(row?.id);
+  await execute(
+    database,
+    sql`insert into test_execution_steps (execution_id, step_number, step_description, result)
+      select ${id}, s, 'Step ' || s, 'pass' from generate_series(1, ${steps}::int) s`,
+  );
+  return id;
+}
+
+async function testCaseWithExecutions(database: DatabaseHandle, userId: number, count: number) {
+  const [row] = (await execute(
+    database,
+    sql`insert into test_cases (user_id, title) values (${userId}, 'Delete me') returning id`,
+  )) as { id: number }[];
+  const testCaseId = Number(row?.id);
+  await execute(
+    database,
+    sql`with e as (insert into test_executions (test_case_id, user_id, status, result, duration_seconds, browser)
+        select ${testCaseId}, ${userId}, 'completed', 'pass', 3, 'chromium' from generate_series(1, ${count}::int) returning id)
+      insert into test_execution_steps (execution_id, step_number, step_description, result)
+      select e.id, s, 'Step', 'pass' from e cross join generate_series(1, 10) s`,
+  );
+  return testCaseId;
+}
+
+async function measureDeletes(
+  database: DatabaseHandle,
+  clients: ReturnType<typeof makeClients>,
+  memberId: number,
+) {
+  const [tc] = (await execute(
+    database,
+    sql`select id from test_cases where user_id = ${memberId} limit 1`,
+  )) as { id: number }[];
+  const testCaseId = Number(tc?.id);
+  const viaApi = await insertExecutionWithSteps(database, testCaseId, memberId, 1000);
+  const viaSql = await insertExecutionWithSteps(database, testCaseId, memberId, 1000);
+  const api = await once(() => clients.member.execution.delete.mutate({ id: viaApi }));
+  const raw = await once(() =>
+    execute(database, sql`delete from test_executions where id = ${viaSql}`),
+  );
+  record({
+    group: "delete",
+    name: "execution.delete with 1,000 steps",
+    value: api,
+    unit: "ms",
+    baseline: raw,
+    ratio: ratio(api, raw),
+  });
+  const bigCount = quick ? 1_000 : 10_000;
+  const caseApi = await testCaseWithExecutions(database, memberId, bigCount);
+  const caseSql = await testCaseWithExecutions(database, memberId, bigCount);
+  const apiCase = await once(() => clients.member.testCase.delete.mutate({ id: caseApi }));
+  const rawCase = await once(() =>
+    execute(database, sql`delete from test_cases where id = ${caseSql}`),
+  );
+  record({
+    group: "delete",
+    name: `testCase.delete with ${bigCount.toLocaleString("en")} executions (${(bigCount * 10).toLocaleString("en")} steps)`,
+    value: apiCase,
+    unit: "ms",
+    baseline: rawCase,
+    ratio: ratio(apiCase, rawCase),
+  });
+}
+
+async function measurePerCall(
+  database: { handle: DatabaseHandle; url?: string },
+  clients: ReturnType<typeof makeClients>,
+  memberId: number,
+) {
+  const [tc] = (await execute(
+    database.handle,
+    sql`select id from test_cases where user_id = ${memberId} limit 1`,
+  )) as { id: number }[];
+  const input = {
+    testCaseId: Number(tc?.id),
+    browser: "chromium",
+    environment: "staging",
+    triggeredBy: "ci_cd" as const,
+  };
+  const runs = quick ? 100 : 300;
+  const api = await latency(runs, () => clients.member.execution.start.mutate(input), 10);
+  if (!database.url) {
+    notes.push(
+      "Per-call baseline skipped on PGlite: the bare handler needs its own process and database connection.",
+    );
+    record({
+      group: "per-call",
+      name: "execution.start via SDK + HTTP (p50)",
+      value: api.p50,
+      unit: "ms",
+    });
+    return;
+  }
+  const port = await freePort();
+  const bare = await spawnNode(
+    [join(repoRoot, "apps/bench/src/bareServer.ts")],
+    join(repoRoot, "apps/bench"),
+    { DATABASE_URL: database.url, PORT: String(port), BENCH_USER_ID: String(memberId) },
+    `http://127.0.0.1:${port}/`,
+  ).catch(async () => {
+    throw new Error("the bare baseline server did not start");
+  });
+  const bareUrl = `http://127.0.0.1:${port}/`;
+  const base = await latency(
+    runs,
+    () => fetch(bareUrl, { method: "POST", body: JSON.stringify(input) }).then((r) => r.json()),
+    10,
+  );
+  await stop(bare);
+  record({
+    group: "per-call",
+    name: `execution.start via SDK + HTTP (p50; p99 ${api.p99} ms)`,
+    value: api.p50,
+    unit: "ms",
+    baseline: base.p50,
+    ratio: ratio(api.p50, base.p50),
+    goal: "≤ 1.5× bare node:http",
+    met: api.p50 / base.p50 <= 1.5,
+  });
+  record({
+    group: "per-call",
+    name: `execution.start p99 vs bare p99`,
+    value: api.p99,
+    unit: "ms",
+    baseline: base.p99,
+    ratio: ratio(api.p99, base.p99),
+  });
+}
+
+async function measureIngest(
+  database: { handle: DatabaseHandle; url?: string },
+  target: Target,
+  clients: ReturnType<typeof makeClients>,
+  memberId: number,
+) {
+  const [tc] = (await execute(
+    database.handle,
+    sql`select id from test_cases where user_id = ${memberId} limit 1`,
+  )) as { id: number }[];
+  const testCaseId = Number(tc?.id);
+  const stepsPerRun = Math.min(5_000, ingestSteps);
+  const runs = Math.max(1, Math.round(ingestSteps / stepsPerRun));
+  const total = runs * stepsPerRun;
+  const batchSize = 200;
+  const concurrency = 4;
+  const rssBefore = target.rssMb();
+  const sdkMs = await once(() =>
+    pool(
+      concurrency,
+      Array.from({ length: runs }, () => async () => {
+        const run = await recordExecution(clients.member, {
+          testCaseId,
+          batchSize,
+          browser: "chromium",
+        });
+        for (let n = 1; n <= stepsPerRun; n++)
+          run.step({ stepDescription: `Step ${n}`, result: "pass", durationSeconds: 0.1 });
+        await run.finish();
+      }),
+    ),
+  );
+  const rssAfter = target.rssMb();
+  // Baseline: the same rows through the raw postgres driver, multi-row INSERTs of the same size.
+  const rawClient = database.url
+    ? postgres(database.url, { max: concurrency, onnotice: () => {} })
+    : undefined;
+  const rawIds = await Promise.all(
+    Array.from({ length: runs }, () =>
+      insertExecutionWithSteps(database.handle, testCaseId, memberId, 0),
+    ),
+  );
+  const rawMs = await once(() =>
+    pool(
+      concurrency,
+      rawIds.map((executionId) => async () => {
+        for (let from = 1; from <= stepsPerRun; from += batchSize) {
+          const rows = Array.from(
+            { length: Math.min(batchSize, stepsPerRun - from + 1) },
+            (_, k) => ({
+              execution_id: executionId,
+              step_number: from + k,
+              step_description: `Step ${from + k}`,
+              result: "pass",
+              duration_seconds: 0.1,
+            }),
+          );
+          if (rawClient) await rawClient`insert into test_execution_steps ${rawClient(rows)}`;
+          else
+            await execute(
+              database.handle,
+              sql`insert into test_execution_steps (execution_id, step_number, step_description, result, duration_seconds)
+                select * from json_to_recordset(${JSON.stringify(rows)}::json)
+                as r(execution_id int, step_number int, step_description text, result execution_result, duration_seconds float8)`,
+            );
+        }
+      }),
+    ),
+  );
+  await rawClient?.end();
+  const sdkRate = Math.round(total / (sdkMs / 1000));
+  const rawRate = Math.round(total / (rawMs / 1000));
+  record({
+    group: "ingest",
+    name: `steps/s via recorder over HTTP (${total.toLocaleString("en")} steps)`,
+    value: sdkRate,
+    unit: "steps/s",
+    baseline: rawRate,
+    ratio: ratio(sdkRate, rawRate),
+    goal: "ratio ≥ 0.5",
+    met: sdkRate / rawRate >= 0.5,
+  });
+  record({
+    group: "memory",
+    name: `server RSS after a ${total.toLocaleString("en")}-step ingest`,
+    value: rssAfter,
+    unit: "MB",
+    baseline: rssBefore,
+    ratio: ratio(rssAfter, rssBefore),
+    goal: "≤ 200 MB",
+    met: rssAfter <= 200,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function versions(database: DatabaseHandle) {
+  const read = (name: string) => {
+    try {
+      const path = join(repoRoot, "packages/core/node_modules", name, "package.json");
+      return JSON.parse(readFileSync(path, "utf8")).version as string;
+    } catch {
+      return "?";
+    }
+  };
+  const [row] = await execute(database, sql`select version() as v`);
+  return {
+    node: process.version,
+    database: String(row?.v ?? "?").split(",")[0],
+    "drizzle-orm": read("drizzle-orm"),
+    postgres: read("postgres"),
+    "@electric-sql/pglite": read("@electric-sql/pglite"),
+  };
+}
+
+async function main() {
+  const started = Date.now();
+  console.log(
+    `TestTrack bench: ${executions.toLocaleString("en")} executions × ${stepsPerExecution} steps, statistics at ${checkpoints.join(", ")}; ${args.pglite ? "PGlite" : "PostgreSQL"}${quick ? " (quick)" : ""}`,
+  );
+  const database = await createBenchDatabase();
+  const owners = await seedOwners(database.handle);
+  const target = await startTarget(database);
+  const clients = makeClients(target.url, owners);
+  try {
+    let seeded = 0;
+    for (const checkpoint of checkpoints) {
+      const seedMs = await once(() =>
+        seedExecutions(database.handle, seeded, checkpoint, stepsPerExecution, (done) =>
+          process.stderr.write(
+            `\r  seeding ${done.toLocaleString("en")} / ${checkpoint.toLocaleString("en")} executions`,
+          ),
+        ),
+      );
+      process.stderr.write("\n");
+      record({
+        group: "seed",
+        name: `seeded ${(checkpoint - seeded).toLocaleString("en")} executions + ${((checkpoint - seeded) * stepsPerExecution).toLocaleString("en")} steps`,
+        value: Math.round(((checkpoint - seeded) * (1 + stepsPerExecution)) / (seedMs / 1000)),
+        unit: "rows/s",
+      });
+      seeded = checkpoint;
+      await measureStatistics(database.handle, clients, checkpoint, owners.memberId);
+    }
+    for (const who of ["admin-wide", "one member"]) {
+      const small = statsByScale.find((s) => s.who === who && s.scale === checkpoints[0]);
+      const large = statsByScale.find(
+        (s) => s.who === who && s.scale === checkpoints[checkpoints.length - 1],
+      );
+      if (small && large && small !== large) {
+        const growth = ratio(large.p50, small.p50);
+        record({
+          group: "statistics",
+          name: `stats.get ${who}: time ×${growth} for rows ×${ratio(large.scale, small.scale)}`,
+          value: growth,
+          unit: "×",
+          baseline: ratio(large.scanP50, small.scanP50),
+          goal: "≤ 2× for 10× rows",
+          met: growth <= 2,
+        });
+      }
+    }
+    await measureLists(database.handle, clients, owners.memberId);
+    await measurePerCall(database, clients, owners.memberId);
+    await measureDeletes(database.handle, clients, owners.memberId);
+    await measureIngest(database, target, clients, owners.memberId);
+
+    const results = {
+      date: new Date().toISOString(),
+      machine: {
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model,
+        memoryGb: Math.round(totalmem() / 2 ** 30),
+      },
+      versions: await versions(database.handle),
+      scale: {
+        executions,
+        stepsPerExecution,
+        checkpoints,
+        ingestSteps,
+        engine: args.pglite ? "pglite" : "postgres",
+        users: BENCH_USERS,
+      },
+      seconds: Math.round((Date.now() - started) / 1000),
+      figures,
+      notes,
+    };
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(join(outDir, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+    writeFileSync(join(outDir, "RESULTS.md"), renderMarkdown(results));
+    console.log(`\nwrote ${join(outDir, "results.json")} and RESULTS.md (${results.seconds} s)`);
+  } finally {
+    await target.close();
+    await database.drop();
+  }
+}
+
+function renderMarkdown(results: {
+  date: string;
+  machine: object;
+  versions: object;
+  scale: object;
+  seconds: number;
+}) {
+  const rows = figures.map(
+    (f) =>
+      `| ${f.group} | ${f.name} | ${f.value} ${f.unit} | ${f.baseline ?? ""} | ${f.ratio ?? ""} | ${f.goal ? `${f.goal}: ${f.met ? "met" : "**not met**"}` : ""} |`,
+  );
+  return `# TestTrack benchmark results
+
+Generated by \`pnpm bench\` on ${results.date} in ${results.seconds} s. Figures are medians (p50) unless
+named otherwise; each baseline was measured in the same run.
+
+- Machine: ${JSON.stringify(results.machine)}
+- Versions: ${JSON.stringify(results.versions)}
+- Scale: ${JSON.stringify(results.scale)}
+
+| group | measurement | value | baseline | ratio | goal |
+| --- | --- | --- | --- | --- | --- |
+${rows.join("\n")}
+
+Baselines: statistics against one hand-written SQL aggregate scanning test_executions; lists against
+the hand-written SELECT of the same page; per-call against a bare node:http handler calling the same
+core function in its own process; ingest against the raw postgres driver inserting the same step
+rows with multi-row INSERTs of the same size and concurrency; deletes against a plain SQL DELETE of
+an identical object.
+${notes.length ? `\n## Notes\n\n${notes.map((n) => `- ${n}`).join("\n")}\n` : ""}
+## Query plans
+
+${plans.map(([title, plan]) => `### ${title}\n\n\`\`\`\n${plan}\n\`\`\``).join("\n\n")}
+`;
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,4 +1,5 @@
 import { and, eq, gte, inArray, lt, type SQL, sql } from "drizzle-orm";
+import type { PgColumn } from "drizzle-orm/pg-core";
 import { z } from "zod";
 import { type Actor, ownedBy } from "./actor";
 import type { Database } from "./db";
@@ -10,6 +11,8 @@ import {
   type ExecutionStatus,
   executionDailyStats,
   executionDailyTestCases,
+  executionTestCaseTotals,
+  executionTotals,
   testCases,
   testExecutions,
 } from "./schema";
@@ -137,12 +140,14 @@ async function rollupTally(
   fromDay: string | undefined,
   testCaseLimit: number | undefined,
 ): Promise<Tally> {
-  const s = executionDailyStats;
-  const c = executionDailyTestCases;
+  // All-time totals when counting from the beginning; daily rows from a given day on.
+  const s = fromDay ? executionDailyStats : executionTotals;
+  const c = fromDay ? executionDailyTestCases : executionTestCaseTotals;
+  const since = (day: PgColumn) => (fromDay ? gte(day, fromDay) : undefined);
   const perTestCaseQuery = db
     .select({ testCaseId: c.testCaseId, n: sql<number>`sum(${c.executions})::int` })
     .from(c)
-    .where(and(ownedBy(actor, c.userId), fromDay ? gte(c.day, fromDay) : undefined))
+    .where(and(ownedBy(actor, c.userId), since(executionDailyTestCases.day)))
     .groupBy(c.testCaseId)
     .having(sql`sum(${c.executions}) > 0`)
     .orderBy(sql`2 desc`, c.testCaseId);
@@ -156,7 +161,7 @@ async function rollupTally(
         durationCount: sql<number>`sum(${s.durationCount})::int`,
       })
       .from(s)
-      .where(and(ownedBy(actor, s.userId), fromDay ? gte(s.day, fromDay) : undefined))
+      .where(and(ownedBy(actor, s.userId), since(executionDailyStats.day)))
       .groupBy(s.dimension, s.value),
     testCaseLimit === undefined ? perTestCaseQuery : perTestCaseQuery.limit(testCaseLimit),
   ]);

@@ -54,7 +54,27 @@ async function rollupsAgainstRaw() {
   const expectedCases = await rows(sql`
     select user_id, (created_at at time zone 'UTC')::date::text as day, test_case_id, count(*)::int as executions
     from test_executions group by 1, 2, 3 order by 1, 2, 3`);
-  return { stored, expected, storedCases, expectedCases };
+  const storedTotals = await rows(sql`
+    select user_id, dimension, value, executions, round(duration_sum::numeric, 6)::text as duration_sum, duration_count
+    from execution_totals where executions <> 0 or duration_count <> 0 order by 1, 2, 3`);
+  const expectedTotals = await rows(sql`
+    select user_id, dimension, value, sum(executions)::int as executions,
+      round(sum(duration_sum)::numeric, 6)::text as duration_sum, sum(duration_count)::int as duration_count
+    from execution_daily_stats group by 1, 2, 3 having sum(executions) <> 0 or sum(duration_count) <> 0 order by 1, 2, 3`);
+  const storedCaseTotals = await rows(sql`
+    select user_id, test_case_id, executions from execution_test_case_totals where executions <> 0 order by 1, 2`);
+  const expectedCaseTotals = await rows(sql`
+    select user_id, test_case_id, count(*)::int as executions from test_executions group by 1, 2 order by 1, 2`);
+  return {
+    stored,
+    expected,
+    storedCases,
+    expectedCases,
+    storedTotals,
+    expectedTotals,
+    storedCaseTotals,
+    expectedCaseTotals,
+  };
 }
 
 describe("statistics roll-ups", () => {
@@ -146,6 +166,8 @@ describe("statistics roll-ups", () => {
     const tables = await rollupsAgainstRaw();
     expect(tables.stored).toEqual(tables.expected);
     expect(tables.storedCases).toEqual(tables.expectedCases);
+    expect(tables.storedTotals).toEqual(tables.expectedTotals);
+    expect(tables.storedCaseTotals).toEqual(tables.expectedCaseTotals);
     expect(tables.expected.length).toBeGreaterThan(30);
 
     const at = new Date(now);

@@ -54,3 +54,37 @@ export const executionDailyTestCases = pgTable(
     index("execution_daily_test_cases_test_case_idx").on(t.testCaseId),
   ],
 );
+
+/** All-time totals per owner and dimension value: statistics without `since` read only these. */
+export const executionTotals = pgTable(
+  "execution_totals",
+  {
+    userId: integer("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    dimension: varchar("dimension", { length: 16 }).notNull(),
+    value: varchar("value", { length: 50 }).notNull(),
+    executions: integer("executions").notNull().default(0),
+    durationSum: doublePrecision("duration_sum").notNull().default(0),
+    durationCount: integer("duration_count").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.dimension, t.value] })],
+);
+
+/** All-time executions per owner and test case: mostExecutedTests without `since`. */
+export const executionTestCaseTotals = pgTable(
+  "execution_test_case_totals",
+  {
+    userId: integer("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    testCaseId: integer("test_case_id")
+      .notNull()
+      .references(() => testCases.id, { onDelete: "cascade" }),
+    executions: integer("executions").notNull().default(0),
+  },
+  (t) => [
+    primaryKey({ columns: [t.userId, t.testCaseId] }),
+    index("execution_test_case_totals_count_idx").on(t.executions.desc()),
+  ],
+);

@@ -49,9 +49,9 @@ export async function seedExecutions(
       database,
       sql`with generated as (
           select g, (g % ${BENCH_TEST_CASES}) + 1 as test_case_id,
-                 (g * 7919) % 100 as roll,
+                 (g::bigint * 7919) % 100 as roll,
                  now() - ((g::bigint * 104729) % (90 * 86400)) * interval '1 second' as at,
-                 5 + (g * 31) % 600 as duration
+                 5 + (g::bigint * 31) % 600 as duration
           from generate_series(${start}::int, ${end - 1}::int) g)
         insert into test_executions (test_case_id, user_id, status, result, started_at, completed_at,
           duration_seconds, browser, environment, total_steps, passed_steps, failed_steps, skipped_steps,

@@ -339,14 +339,14 @@ async function measureLists(
     ),
   ]);
   plans.push([
-    "Admin-wide list total (count)",
+    "Admin-wide list total (count over the table, what the roll-up replaces)",
     await explain(
       database,
       sql`select count(*) from test_executions where status = 'completed' and browser = 'chromium'`,
     ),
   ]);
   plans.push([
-    "Admin-wide statistics from the roll-ups",
+    "Admin-wide statistics from the all-time roll-ups",
     await explain(
       database,
       sql`select dimension, value, sum(executions) from execution_daily_stats group by 1, 2`,

@@ -1,7 +1,12 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Actor } from "../src/actor";
-import { deleteExecution, startExecution, updateExecution } from "../src/executions";
+import {
+  countExecutions,
+  deleteExecution,
+  startExecution,
+  updateExecution,
+} from "../src/executions";
 import { EXECUTION_RESULTS, testExecutions } from "../src/schema";
 import { executionStatistics, rawExecutionStatistics } from "../src/stats";
 import { recordSteps, updateStep } from "../src/steps";
@@ -169,6 +174,29 @@ describe("statistics roll-ups", () => {
     expect(tables.storedTotals).toEqual(tables.expectedTotals);
     expect(tables.storedCaseTotals).toEqual(tables.expectedCaseTotals);
     expect(tables.expected.length).toBeGreaterThan(30);
+
+    // List totals come from execution_filter_counts: compare with count(*) for filter mixes.
+    const filterMixes = [
+      {},
+      { status: "completed" as const },
+      { result: "fail" as const, browser: "chromium" },
+      { status: "running" as const, environment: "dev", browser: "firefox" },
+      { browser: "webkit" },
+    ];
+    for (const actor of [admin.actor, ...actors]) {
+      for (const filters of filterMixes) {
+        const counted = await countExecutions(h.db, actor, filters);
+        const [row] = (await rows(sql`select count(*)::int as n from test_executions where
+          (${actor.role === "admin"} or user_id = ${actor.id})
+          and (${filters.status ?? null}::text is null or status::text = ${filters.status ?? null})
+          and (${filters.result ?? null}::text is null or result::text = ${filters.result ?? null})
+          and (${filters.browser ?? null}::text is null or browser = ${filters.browser ?? null})
+          and (${filters.environment ?? null}::text is null or environment = ${filters.environment ?? null})`)) as {
+          n: number;
+        }[];
+        expect(counted, `${actor.id} ${JSON.stringify(filters)}`).toBe(row?.n);
+      }
+    }
 
     const at = new Date(now);
     const sinceValues = [

@@ -88,3 +88,23 @@ export const executionTestCaseTotals = pgTable(
     index("execution_test_case_totals_count_idx").on(t.executions.desc()),
   ],
 );
+
+/**
+ * How many executions each owner has per combination of status, result, browser and
+ * environment (a few thousand rows at most): list totals for any of those filters add these up
+ * instead of counting a million rows.
+ */
+export const executionFilterCounts = pgTable(
+  "execution_filter_counts",
+  {
+    userId: integer("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    status: varchar("status", { length: 16 }).notNull(),
+    result: varchar("result", { length: 16 }).notNull(),
+    browser: varchar("browser", { length: 50 }).notNull(),
+    environment: varchar("environment", { length: 50 }).notNull(),
+    executions: integer("executions").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.status, t.result, t.browser, t.environment] })],
+);

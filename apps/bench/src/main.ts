@@ -349,7 +349,7 @@ async function measureLists(
     "Admin-wide statistics from the all-time roll-ups",
     await explain(
       database,
-      sql`select dimension, value, sum(executions) from execution_daily_stats group by 1, 2`,
+      sql`select dimension, value, sum(executions) from execution_totals group by 1, 2`,
     ),
   ]);
 }

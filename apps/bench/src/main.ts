@@ -723,6 +723,7 @@ core function in its own process; ingest against the raw postgres driver inserti
 rows with multi-row INSERTs of the same size and concurrency; deletes against a plain SQL DELETE of
 an identical object.
 ${notes.length ? `\n## Notes\n\n${notes.map((n) => `- ${n}`).join("\n")}\n` : ""}
+${readFileSync(join(repoRoot, "apps/bench/ANALYSIS.md"), "utf8")}
 ## Query plans
 
 ${plans.map(([title, plan]) => `### ${title}\n\n\`\`\`\n${plan}\n\`\`\``).join("\n\n")}

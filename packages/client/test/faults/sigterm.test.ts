@@ -4,16 +4,15 @@ import { get } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createTestTrackClient } from "@testtrack/client";
+import { type AppRouter, createTestTrackClient } from "../../src/index";
 import { openDatabase } from "@testtrack/core";
 import { openTestDatabase, testEngine } from "@testtrack/core/testing";
 import { createTRPCClient, httpLink } from "@trpc/client";
 import { sql } from "drizzle-orm";
 import { afterAll, expect, it } from "vitest";
-import type { AppRouter } from "../../src/router";
 import { freePort } from "./privatePostgres";
 
-const serverDir = fileURLToPath(new URL("../..", import.meta.url));
+const serverDir = fileURLToPath(new URL("../../../../apps/server", import.meta.url));
 const cleanups: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();

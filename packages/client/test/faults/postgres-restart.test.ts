@@ -1,9 +1,9 @@
-import { createTestTrackClient, recordExecution } from "../../src/index";
 import { createApiToken, type DatabaseHandle, openDatabase } from "@testtrack/core";
 import { createTestUser, testEngine } from "@testtrack/core/testing";
-import { afterAll, expect, it } from "vitest";
 import { createHttpHost, type HttpHost } from "@testtrack/server/http";
 import { silentLog } from "@testtrack/server/testing";
+import { afterAll, expect, it } from "vitest";
+import { createTestTrackClient, recordExecution } from "../../src/index";
 import { type PrivatePostgres, postgresBinaries, startPrivatePostgres } from "./privatePostgres";
 
 const bin = postgresBinaries();

@@ -4,12 +4,12 @@ import { get } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type AppRouter, createTestTrackClient } from "../../src/index";
 import { openDatabase } from "@testtrack/core";
 import { openTestDatabase, testEngine } from "@testtrack/core/testing";
 import { createTRPCClient, httpLink } from "@trpc/client";
 import { sql } from "drizzle-orm";
 import { afterAll, expect, it } from "vitest";
+import { type AppRouter, createTestTrackClient } from "../../src/index";
 import { freePort } from "./privatePostgres";
 
 const serverDir = fileURLToPath(new URL("../../../../apps/server", import.meta.url));

@@ -1,0 +1,213 @@
+import { createHash } from "node:crypto";
+import { basename } from "node:path";
+import {
+  type RetryOptions,
+  type RouterInputs,
+  type TestTrackClient,
+  type TriggeredBy,
+  withRetry,
+} from "@testtrack/client";
+import {
+  fitEnd,
+  fitStart,
+  LIMITS,
+  labelOf,
+  TestCaseCatalog,
+  tagsOf,
+  testCaseTitle,
+} from "@testtrack/client/reporting";
+import { JUnitFormatError, type JUnitTestCase, readJUnitFile } from "./junit.js";
+
+export interface ImportOptions {
+  environment?: string;
+  browser?: string;
+  triggeredBy?: TriggeredBy;
+  retry?: RetryOptions;
+  /** Test cases uploaded at once (their calls share HTTP batches). Default 16. */
+  concurrency?: number;
+  onProgress?: (progress: ImportProgress) => void;
+}
+
+export interface ImportProgress {
+  file: string;
+  /** Test cases imported so far, over all files. */
+  done: number;
+  total: number;
+}
+
+export interface ImportSummary {
+  files: number;
+  tests: number;
+  passed: number;
+  failed: number;
+  errors: number;
+  skipped: number;
+  /** Executions this import created. */
+  created: number;
+  /** Test cases an earlier import of the same file (and options) already stored. */
+  alreadyImported: number;
+  /** Files that were not imported at all, with the reason (file:line: ...). */
+  rejected: Array<{ file: string; message: string }>;
+  /** Test cases that could not be uploaded. */
+  uploadErrors: Array<{ file: string; line: number; message: string }>;
+}
+
+interface ValidFile {
+  file: string;
+  tests: number;
+  sha256: string;
+}
+
+type ExecutionUpdate = RouterInputs["execution"]["update"];
+
+/**
+ * Imports JUnit XML files: each <testcase> becomes a completed execution of the test case
+ * titled by its classname and name (created when missing). Every file is read through once
+ * before anything is uploaded, so a malformed file imports nothing. Execution starts carry an
+ * idempotency key made of the file's hash, the options and the test's position: importing the
+ * same file again (say, after a network failure) completes what is missing and duplicates
+ * nothing.
+ */
+export async function importJUnitFiles(
+  client: TestTrackClient,
+  files: string[],
+  options: ImportOptions = {},
+): Promise<ImportSummary> {
+  const summary: ImportSummary = {
+    files: 0,
+    tests: 0,
+    passed: 0,
+    failed: 0,
+    errors: 0,
+    skipped: 0,
+    created: 0,
+    alreadyImported: 0,
+    rejected: [],
+    uploadErrors: [],
+  };
+  const valid: ValidFile[] = [];
+  for (const file of files) {
+    try {
+      valid.push({ file, ...(await readJUnitFile(file)) });
+    } catch (error) {
+      summary.rejected.push({ file, message: rejectionOf(file, error) });
+    }
+  }
+  const total = valid.reduce((sum, file) => sum + file.tests, 0);
+  const catalog = new TestCaseCatalog(client, options.retry ?? {});
+  const concurrency = options.concurrency ?? 16;
+  let done = 0;
+  for (const file of valid) {
+    const upload = (testCase: JUnitTestCase) =>
+      uploadTestCase(client, catalog, file, testCase, options).then(
+        (outcome) => {
+          if (outcome === "created") summary.created++;
+          else summary.alreadyImported++;
+        },
+        (error: unknown) => {
+          const message = error instanceof Error ? error.message : String(error);
+          summary.uploadErrors.push({ file: file.file, line: testCase.line, message });
+        },
+      );
+    const inFlight = new Set<Promise<void>>();
+    await readJUnitFile(file.file, async (testCase) => {
+      count(summary, testCase);
+      const uploading = upload(testCase).finally(() => {
+        inFlight.delete(uploading);
+        options.onProgress?.({ file: file.file, done: ++done, total });
+      });
+      inFlight.add(uploading);
+      if (inFlight.size >= concurrency) await Promise.race(inFlight);
+    });
+    await Promise.all(inFlight);
+    summary.files++;
+  }
+  return summary;
+}
+
+function count(summary: ImportSummary, testCase: JUnitTestCase): void {
+  summary.tests++;
+  if (testCase.result === "pass") summary.passed++;
+  else if (testCase.result === "fail") summary.failed++;
+  else if (testCase.result === "error") summary.errors++;
+  else summary.skipped++;
+}
+
+function rejectionOf(file: string, error: unknown): string {
+  if (error instanceof JUnitFormatError) return error.message;
+  const message = error instanceof Error ? error.message : String(error);
+  return `${file}: ${message}`;
+}
+
+/** The one-line summary the CLI prints. */
+export function summaryLine(summary: ImportSummary): string {
+  const files = `${summary.files} file${summary.files === 1 ? "" : "s"}`;
+  const counts = `${summary.passed} passed, ${summary.failed} failed, ${summary.errors} errors, ${summary.skipped} skipped`;
+  const extra = [
+    summary.alreadyImported ? `${summary.alreadyImported} already imported` : undefined,
+    summary.rejected.length ? `${summary.rejected.length} files rejected` : undefined,
+    summary.uploadErrors.length ? `${summary.uploadErrors.length} not uploaded` : undefined,
+  ].filter(Boolean);
+  return `Imported ${files}: ${summary.tests} tests (${counts}); ${summary.created} executions created${extra.length ? `; ${extra.join(", ")}` : ""}`;
+}
+
+/** classname › name, or the name alone when the classname says nothing more (jest-junit). */
+export function titleOf(testCase: Pick<JUnitTestCase, "classname" | "name">): string {
+  const classname = testCase.classname.trim();
+  const name = testCase.name.trim();
+  return testCaseTitle(!classname || classname === name ? [name] : [classname, name]);
+}
+
+async function uploadTestCase(
+  client: TestTrackClient,
+  catalog: TestCaseCatalog,
+  file: ValidFile,
+  testCase: JUnitTestCase,
+  options: ImportOptions,
+): Promise<"created" | "already imported"> {
+  const retry = options.retry ?? {};
+  const testCaseId = await catalog.idFor(titleOf(testCase), tagsOf(["junit", testCase.suite]));
+  const start = {
+    testCaseId,
+    browser: labelOf(options.browser),
+    environment: labelOf(options.environment),
+    triggeredBy: options.triggeredBy ?? (process.env.CI ? "ci_cd" : "manual"),
+    triggerDetails: fitStart(
+      `JUnit import of ${basename(file.file)}:${testCase.line}${testCase.suite ? ` (suite ${testCase.suite})` : ""}`,
+      LIMITS.text,
+    ),
+  } satisfies RouterInputs["execution"]["start"];
+  const started = await withRetry(
+    () =>
+      client.execution.start.mutate({
+        ...start,
+        idempotencyKey: idempotencyKeyOf(file, testCase, start),
+      }),
+    retry,
+  );
+  if (started.status !== "pending" && started.status !== "running") return "already imported";
+  const durationSeconds = testCase.durationSeconds ?? 0;
+  // Without a suite timestamp the test is taken to have just finished.
+  const startedAt = testCase.startedAt ?? new Date(Date.now() - Math.round(durationSeconds * 1000));
+  const completedAt = new Date(startedAt.getTime() + Math.round(durationSeconds * 1000));
+  const update = (changes: Omit<ExecutionUpdate, "id">) =>
+    withRetry(() => client.execution.update.mutate({ id: started.executionId, ...changes }), retry);
+  if (started.status === "pending") {
+    await update({ status: "running", startedAt: startedAt.toISOString() });
+  }
+  await update({
+    status: "completed",
+    result: testCase.result,
+    startedAt: startedAt.toISOString(),
+    completedAt: completedAt.toISOString(),
+    durationSeconds,
+    errorMessage: testCase.errorMessage && fitStart(testCase.errorMessage, LIMITS.message),
+    consoleLog: testCase.consoleLog && fitEnd(testCase.consoleLog, LIMITS.consoleLog),
+  });
+  return "created";
+}
+
+function idempotencyKeyOf(file: ValidFile, testCase: JUnitTestCase, start: object): string {
+  const options = createHash("sha256").update(JSON.stringify(start)).digest("hex");
+  return `junit:${file.sha256}:${options.slice(0, 16)}:${testCase.index}`;
+}

@@ -1,0 +1,1 @@
+export { TestTrackReporter as default, type TestTrackReporterOptions } from "./reporter.js";

@@ -1,0 +1,436 @@
+import type {
+  FullProject,
+  FullResult,
+  Reporter,
+  Suite,
+  TestCase,
+  TestError,
+  TestResult,
+  TestStep,
+} from "@playwright/test/reporter";
+import {
+  createTestTrackClient,
+  type ExecutionRun,
+  type RecordedStep,
+  type RetryOptions,
+  type RouterInputs,
+  type RouterOutputs,
+  recordExecution,
+  type TestTrackClient,
+  type TriggeredBy,
+  withRetry,
+} from "@testtrack/client";
+import {
+  closeExecutionsSync,
+  closeOnExit,
+  fitEnd,
+  fitStart,
+  LIMITS,
+  labelOf,
+  type PendingClose,
+  plainText,
+  type ServerAddress,
+  TestCaseCatalog,
+  tagsOf,
+  testCaseTitle,
+} from "@testtrack/client/reporting";
+
+export interface TestTrackReporterOptions {
+  /** The TestTrack server, e.g. `https://testtrack.example.com`. Default: `TESTTRACK_URL`. */
+  url?: string;
+  /** An API token (`auth.createApiToken`). Default: `TESTTRACK_TOKEN`. */
+  token?: string;
+  /** Environment label for every execution. Default: `TESTTRACK_ENVIRONMENT`. */
+  environment?: string;
+  /** Default: `ci_cd` when the `CI` variable is set, otherwise `manual`. */
+  triggeredBy?: TriggeredBy;
+  /** Added to every execution's trigger details (a CI job URL, a commit). */
+  triggerDetails?: string;
+  /** Back-off for transient upload failures (see `@testtrack/client`). */
+  retry?: RetryOptions;
+  /** Longest wait at the end of the run for uploads to finish. Default 60 s. */
+  flushTimeoutMs?: number;
+}
+
+type ExecutionUpdate = Omit<RouterInputs["execution"]["update"], "id">;
+type Execution = RouterOutputs["execution"]["update"];
+
+/** One attempt of one test: a TestTrack execution. */
+interface Attempt {
+  test: TestCase;
+  result: TestResult;
+  run?: Promise<ExecutionRun | undefined>;
+  /** What `execution.start` was sent, with its idempotency key. */
+  start?: RouterInputs["execution"]["start"];
+  executionId?: number;
+  /** How the execution is to be closed, once that is known. */
+  outcome?: ExecutionUpdate;
+  /** The server has stored the outcome. */
+  done?: boolean;
+  /** Top-level `test.step`s that began and have not ended yet, with their step numbers. */
+  openSteps: Map<TestStep, number>;
+  nextStepNumber: number;
+  closed?: Promise<void>;
+}
+
+/**
+ * Records every Playwright test attempt as a TestTrack execution and every top-level
+ * `test.step` as one of its steps. Upload failures are reported on stderr and never fail the run.
+ *
+ * ```ts
+ * reporter: [["list"], ["@testtrack/playwright", { url, token }]]
+ * ```
+ */
+export class TestTrackReporter implements Reporter {
+  private readonly server: ServerAddress | undefined;
+  private readonly client: TestTrackClient | undefined;
+  private readonly catalog: TestCaseCatalog | undefined;
+  private readonly options: TestTrackReporterOptions;
+  private readonly retry: RetryOptions;
+  private readonly attempts = new Map<TestResult, Attempt>();
+  private readonly recorded: Execution[] = [];
+  private uploadErrors = 0;
+  private finished: Promise<void> | undefined;
+
+  constructor(options: TestTrackReporterOptions = {}) {
+    const url = options.url ?? process.env.TESTTRACK_URL;
+    const token = options.token ?? process.env.TESTTRACK_TOKEN;
+    this.options = options;
+    this.retry = options.retry ?? {};
+    if (!url || !token) {
+      warn("set url and token (or TESTTRACK_URL and TESTTRACK_TOKEN); nothing will be recorded");
+      return;
+    }
+    this.server = { url, token };
+    this.client = createTestTrackClient(this.server);
+    this.catalog = new TestCaseCatalog(this.client, this.retry);
+    // Playwright ends the run itself on SIGINT (onEnd follows), but SIGTERM kills it outright.
+    closeOnExit(() => this.closeOpenSync());
+  }
+
+  printsToStdio(): boolean {
+    return false;
+  }
+
+  onTestBegin(test: TestCase, result: TestResult): void {
+    this.attemptOf(test, result);
+  }
+
+  onStepBegin(_test: TestCase, result: TestResult, step: TestStep): void {
+    if (step.category !== "test.step" || step.parent) return;
+    const attempt = this.attempts.get(result);
+    if (!attempt) return;
+    attempt.openSteps.set(step, attempt.nextStepNumber++);
+  }
+
+  onStepEnd(_test: TestCase, result: TestResult, step: TestStep): void {
+    const attempt = this.attempts.get(result);
+    const stepNumber = attempt?.openSteps.get(step);
+    if (!attempt || stepNumber === undefined) return;
+    attempt.openSteps.delete(step);
+    const recorded = recordedStep(step, stepNumber, result.retry);
+    void attempt.run?.then((run) => run?.step(recorded));
+  }
+
+  onTestEnd(test: TestCase, result: TestResult): void {
+    // A skipped test may end without having begun.
+    const attempt = this.attemptOf(test, result);
+    if (!attempt || attempt.closed) return;
+    attempt.closed = this.close(attempt, outcomeOf(test, result), result.status);
+  }
+
+  async onEnd(result: FullResult): Promise<void> {
+    await this.finish(result.status);
+  }
+
+  async onExit(): Promise<void> {
+    await this.finish("interrupted");
+  }
+
+  private attemptOf(test: TestCase, result: TestResult): Attempt | undefined {
+    if (!this.client || this.finished) return undefined;
+    const known = this.attempts.get(result);
+    if (known) return known;
+    const attempt: Attempt = { test, result, openSteps: new Map(), nextStepNumber: 1 };
+    attempt.run = this.start(attempt);
+    this.attempts.set(result, attempt);
+    return attempt;
+  }
+
+  private async start(attempt: Attempt): Promise<ExecutionRun | undefined> {
+    const { client, catalog } = this;
+    if (!client || !catalog) return undefined;
+    const { test, result } = attempt;
+    try {
+      const path = titlePathOf(test);
+      const project = test.parent.project();
+      const testCaseId = await catalog.idFor(
+        testCaseTitle(path),
+        tagsOf([path[0], project?.name, ...test.tags.map((tag) => tag.replace(/^@/, ""))]),
+      );
+      attempt.start = {
+        testCaseId,
+        browser: labelOf(browserOf(project)),
+        environment: labelOf(this.options.environment ?? process.env.TESTTRACK_ENVIRONMENT),
+        baseUrl: baseUrlOf(project),
+        triggeredBy: this.options.triggeredBy ?? (process.env.CI ? "ci_cd" : "manual"),
+        triggerDetails: fitStart(
+          [
+            `Playwright attempt ${result.retry + 1} of ${test.retries + 1}`,
+            project?.name ? `project ${project.name}` : undefined,
+            `${path[0]}:${test.location.line}`,
+            this.options.triggerDetails,
+          ]
+            .filter(Boolean)
+            .join(", "),
+          LIMITS.text,
+        ),
+        idempotencyKey: globalThis.crypto.randomUUID(),
+      };
+      const run = await recordExecution(client, { ...attempt.start, retry: this.retry });
+      attempt.executionId = run.executionId;
+      return run;
+    } catch (error) {
+      this.reportUploadError(test, result, error);
+      return undefined;
+    }
+  }
+
+  /** `ended` is how the test ended: a step still open then failed with it (a timeout) or broke off. */
+  private async close(
+    attempt: Attempt,
+    outcome: ExecutionUpdate,
+    ended: TestResult["status"] | FullResult["status"],
+  ): Promise<void> {
+    attempt.outcome = outcome;
+    const run = await attempt.run;
+    if (!run || !this.client) return;
+    const client = this.client;
+    const endedAt = outcome.completedAt ? new Date(outcome.completedAt) : new Date();
+    for (const [step, stepNumber] of attempt.openSteps) {
+      const duration = Math.max(0, endedAt.getTime() - step.startTime.getTime());
+      run.step({
+        ...recordedStep({ ...step, duration, error: undefined }, stepNumber, attempt.result.retry),
+        result: ended === "failed" || ended === "timedOut" ? "fail" : "error",
+        errorMessage: `The test ended (${ended}) before this step finished.`,
+      });
+    }
+    attempt.openSteps.clear();
+    try {
+      await run.flush();
+      const execution = await withRetry(
+        () => client.execution.update.mutate({ id: run.executionId, ...outcome }),
+        this.retry,
+      );
+      attempt.done = true;
+      this.recorded.push(execution);
+    } catch (error) {
+      this.reportUploadError(attempt.test, attempt.result, error);
+    }
+  }
+
+  /** The process is going down: closes what is still open, blocking until the server has it. */
+  private closeOpenSync(): void {
+    if (!this.server) return;
+    const closes = [...this.attempts.values()].flatMap((attempt): PendingClose[] => {
+      if (attempt.done || !attempt.start) return [];
+      attempt.done = true;
+      const update = attempt.outcome ?? unfinishedOutcome(attempt.result, "interrupted");
+      return [
+        attempt.executionId === undefined
+          ? { start: attempt.start, update }
+          : { executionId: attempt.executionId, update },
+      ];
+    });
+    closeExecutionsSync(this.server, closes);
+  }
+
+  /** Closes every execution still open (a crashed or interrupted run), waits for all uploads. */
+  private finish(runStatus: FullResult["status"]): Promise<void> {
+    this.finished ??= this.closeAll(runStatus, this.options.flushTimeoutMs ?? 60_000);
+    return this.finished;
+  }
+
+  private async closeAll(runStatus: FullResult["status"], timeoutMs: number): Promise<void> {
+    if (!this.client) return;
+    for (const attempt of this.attempts.values()) {
+      attempt.closed ??= this.close(
+        attempt,
+        unfinishedOutcome(attempt.result, runStatus),
+        runStatus,
+      );
+    }
+    const uploads = Promise.all([...this.attempts.values()].map((attempt) => attempt.closed));
+
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<true>((resolve) => {
+      timer = setTimeout(() => resolve(true), timeoutMs);
+    });
+    const gaveUp = await Promise.race([uploads.then(() => false), timedOut]);
+    clearTimeout(timer);
+    if (gaveUp) warn(`gave up waiting for uploads after ${timeoutMs} ms`);
+    process.stdout.write(`${this.summary()}\n`);
+  }
+
+  private summary(): string {
+    const count = (result: string) => this.recorded.filter((e) => e.result === result).length;
+    const cancelled = this.recorded.filter((e) => e.status === "cancelled").length;
+    const parts = [
+      `${count("pass")} passed`,
+      `${count("fail") + count("error")} failed`,
+      `${count("skip")} skipped`,
+      ...(cancelled ? [`${cancelled} cancelled`] : []),
+    ];
+    const failures = this.uploadErrors ? `; ${this.uploadErrors} could not be recorded` : "";
+    return `TestTrack: recorded ${this.recorded.length} executions (${parts.join(", ")})${failures}`;
+  }
+
+  private reportUploadError(test: TestCase, result: TestResult, error: unknown): void {
+    this.uploadErrors++;
+    const message = error instanceof Error ? error.message : String(error);
+    warn(`could not record "${test.title}" (attempt ${result.retry + 1}): ${message}`);
+  }
+}
+
+function warn(message: string): void {
+  process.stderr.write(`TestTrack reporter: ${message}\n`);
+}
+
+/** File, describe blocks and test title: the same test in every project maps to one test case. */
+function titlePathOf(test: TestCase): string[] {
+  const path = [test.title];
+  for (let suite: Suite | undefined = test.parent; suite; suite = suite.parent) {
+    if (suite.type === "file" || suite.type === "describe") path.unshift(suite.title);
+  }
+  return path;
+}
+
+function browserOf(project: FullProject | undefined): string | undefined {
+  return (
+    project?.use.browserName ?? project?.use.defaultBrowserType ?? (project?.name || undefined)
+  );
+}
+
+function baseUrlOf(project: FullProject | undefined): string | undefined {
+  const url = project?.use.baseURL;
+  return url && /^https?:\/\//.test(url) && url.length <= LIMITS.path ? url : undefined;
+}
+
+function errorText(error: TestError): string {
+  const message = error.message ?? error.value ?? "Unknown error";
+  const text = error.stack?.includes(message) ? error.stack : [message, error.stack].join("\n");
+  return plainText(text.trim());
+}
+
+function errorsOf(errors: TestError[]): string | undefined {
+  return errors.length > 0
+    ? fitStart(errors.map(errorText).join("\n\n"), LIMITS.message)
+    : undefined;
+}
+
+function lastPath(
+  attachments: TestResult["attachments"],
+  contentType: "image/" | "video/",
+): string | undefined {
+  const found = attachments.findLast(
+    (a) => a.path && a.contentType.startsWith(contentType) && a.path.length <= LIMITS.path,
+  );
+  return found?.path;
+}
+
+function recordedStep(step: TestStep, stepNumber: number, retryCount: number): RecordedStep {
+  const skipped = step.annotations?.some((annotation) => annotation.type === "skip");
+  return {
+    stepNumber,
+    stepDescription: fitStart(step.title.trim() || "(untitled step)", LIMITS.text),
+    result: step.error ? "fail" : skipped ? "skip" : "pass",
+    errorMessage: step.error ? fitStart(errorText(step.error), LIMITS.message) : undefined,
+    startedAt: step.startTime.toISOString(),
+    completedAt: new Date(step.startTime.getTime() + Math.max(0, step.duration)).toISOString(),
+    durationSeconds: Math.max(0, step.duration) / 1000,
+    screenshotPath: lastPath(step.attachments ?? [], "image/"),
+    retryCount,
+  };
+}
+
+function chunksText(chunks: Array<string | Buffer>): string {
+  return chunks.map((chunk) => chunk.toString()).join("");
+}
+
+/** stdout, stderr and the list of attached files (traces have no column of their own). */
+function consoleLogOf(result: TestResult): string | undefined {
+  const sections: string[] = [];
+  const stdout = chunksText(result.stdout);
+  const stderr = chunksText(result.stderr);
+  const files = result.attachments
+    .filter((a) => a.path)
+    .map((a) => `${a.name} (${a.contentType}): ${a.path}`);
+  if (stdout) sections.push(`[stdout]\n${stdout}`);
+  if (stderr) sections.push(`[stderr]\n${stderr}`);
+  if (files.length > 0) sections.push(`[attachments]\n${files.join("\n")}`);
+  return sections.length > 0 ? fitEnd(sections.join("\n"), LIMITS.consoleLog) : undefined;
+}
+
+function outcomeOf(test: TestCase, result: TestResult): ExecutionUpdate {
+  const startedAt = result.startTime;
+  const duration = Math.max(0, result.duration);
+  const recorded: ExecutionUpdate = {
+    status: "completed",
+    startedAt: startedAt.toISOString(),
+    completedAt: new Date(startedAt.getTime() + duration).toISOString(),
+    durationSeconds: duration / 1000,
+    errorMessage: errorsOf(result.errors),
+    consoleLog: consoleLogOf(result),
+    screenshotPath: lastPath(result.attachments, "image/"),
+    videoPath: lastPath(result.attachments, "video/"),
+  };
+  switch (result.status) {
+    case "passed":
+      return { ...recorded, result: "pass" };
+    case "failed":
+      return { ...recorded, result: "fail" };
+    case "timedOut":
+      return {
+        ...recorded,
+        result: "fail",
+        errorMessage: fitStart(
+          [`Timeout: the test exceeded its ${test.timeout} ms timeout.`, recorded.errorMessage]
+            .filter(Boolean)
+            .join("\n\n"),
+          LIMITS.message,
+        ),
+      };
+    case "skipped":
+      return { ...recorded, result: "skip" };
+    case "interrupted":
+      return {
+        ...recorded,
+        status: "cancelled",
+        errorMessage: "Interrupted: the Playwright run was stopped before this test finished.",
+      };
+  }
+}
+
+/** For an attempt that never reported its end: the run stopped or crashed under it. */
+function unfinishedOutcome(result: TestResult, runStatus: FullResult["status"]): ExecutionUpdate {
+  const completedAt = new Date();
+  const startedAt = result.startTime <= completedAt ? result.startTime : completedAt;
+  const timings = {
+    startedAt: startedAt.toISOString(),
+    completedAt: completedAt.toISOString(),
+    durationSeconds: (completedAt.getTime() - startedAt.getTime()) / 1000,
+  };
+  if (runStatus === "interrupted") {
+    return {
+      ...timings,
+      status: "cancelled",
+      errorMessage: "Interrupted: the Playwright run was stopped before this test finished.",
+    };
+  }
+  return {
+    ...timings,
+    status: "failed",
+    result: "error",
+    errorMessage: `The Playwright run ended (${runStatus}) before this test reported a result.`,
+  };
+}

@@ -1,0 +1,344 @@
+import {
+  createTestTrackClient,
+  type ExecutionRun,
+  type RetryOptions,
+  type RouterInputs,
+  type RouterOutputs,
+  recordExecution,
+  type TestTrackClient,
+  type TriggeredBy,
+  withRetry,
+} from "@testtrack/client";
+import {
+  closeExecutionsSync,
+  closeOnExit,
+  fitEnd,
+  fitStart,
+  LIMITS,
+  labelOf,
+  type PendingClose,
+  plainText,
+  type ServerAddress,
+  TestCaseCatalog,
+  tagsOf,
+  testCaseTitle,
+} from "@testtrack/client/reporting";
+import type { TestError, UserConsoleLog } from "vitest";
+import type { Reporter, TestCase, TestModule, TestRunEndReason } from "vitest/node";
+
+export interface TestTrackReporterOptions {
+  /** The TestTrack server, e.g. `https://testtrack.example.com`. Default: `TESTTRACK_URL`. */
+  url?: string;
+  /** An API token (`auth.createApiToken`). Default: `TESTTRACK_TOKEN`. */
+  token?: string;
+  /** Environment label for every execution. Default: `TESTTRACK_ENVIRONMENT`. */
+  environment?: string;
+  /** Browser label; default: the browser of Vitest's browser mode, none for Node tests. */
+  browser?: string;
+  /** Default: `ci_cd` when the `CI` variable is set, otherwise `manual`. */
+  triggeredBy?: TriggeredBy;
+  /** Added to every execution's trigger details (a CI job URL, a commit). */
+  triggerDetails?: string;
+  /** Back-off for transient upload failures (see `@testtrack/client`). */
+  retry?: RetryOptions;
+  /** Longest wait at the end of the run for uploads to finish. Default 60 s. */
+  flushTimeoutMs?: number;
+}
+
+type ExecutionUpdate = Omit<RouterInputs["execution"]["update"], "id">;
+type Execution = RouterOutputs["execution"]["update"];
+
+/** One test of this run: a TestTrack execution. */
+interface Recording {
+  testCase: TestCase;
+  run?: Promise<ExecutionRun | undefined>;
+  /** What `execution.start` was sent, with its idempotency key. */
+  start?: RouterInputs["execution"]["start"];
+  executionId?: number;
+  /** How the execution is to be closed, once that is known. */
+  outcome?: ExecutionUpdate;
+  closed?: Promise<void>;
+  /** The server has stored the outcome. */
+  done?: boolean;
+}
+
+/**
+ * Records every Vitest test as a TestTrack execution, opened when the test starts and closed
+ * with its result, duration, errors and console output. Upload failures are reported on stderr
+ * and never fail the run.
+ *
+ * ```ts
+ * reporters: ["default", ["@testtrack/vitest-reporter", { url, token }]]
+ * ```
+ */
+export class TestTrackReporter implements Reporter {
+  private readonly server: ServerAddress | undefined;
+  private readonly client: TestTrackClient | undefined;
+  private readonly catalog: TestCaseCatalog | undefined;
+  private readonly options: TestTrackReporterOptions;
+  private readonly retry: RetryOptions;
+  private recordings = new Map<string, Recording>();
+  private logs = new Map<string, UserConsoleLog[]>();
+  private recorded: Execution[] = [];
+  private uploadErrors = 0;
+  private finished: Promise<void> | undefined;
+
+  constructor(options: TestTrackReporterOptions = {}) {
+    const url = options.url ?? process.env.TESTTRACK_URL;
+    const token = options.token ?? process.env.TESTTRACK_TOKEN;
+    this.options = options;
+    this.retry = options.retry ?? {};
+    if (!url || !token) {
+      warn("set url and token (or TESTTRACK_URL and TESTTRACK_TOKEN); nothing will be recorded");
+      return;
+    }
+    this.server = { url, token };
+    this.client = createTestTrackClient(this.server);
+    this.catalog = new TestCaseCatalog(this.client, this.retry);
+    // Vitest exits on SIGINT and SIGTERM without telling its reporters.
+    closeOnExit(() => this.closeOpenSync());
+  }
+
+  /** Watch mode runs again and again: each run records afresh. */
+  onTestRunStart(): void {
+    this.recordings = new Map();
+    this.logs = new Map();
+    this.recorded = [];
+    this.uploadErrors = 0;
+    this.finished = undefined;
+  }
+
+  onTestCaseReady(testCase: TestCase): void {
+    this.recordingOf(testCase);
+  }
+
+  onUserConsoleLog(log: UserConsoleLog): void {
+    if (!log.taskId) return;
+    const logs = this.logs.get(log.taskId) ?? [];
+    logs.push(log);
+    this.logs.set(log.taskId, logs);
+  }
+
+  onTestCaseResult(testCase: TestCase): void {
+    // Skipped tests are reported without having started.
+    const recording = this.recordingOf(testCase);
+    if (!recording || recording.closed) return;
+    recording.closed = this.close(recording, outcomeOf(testCase, this.logs.get(testCase.id) ?? []));
+  }
+
+  async onTestRunEnd(
+    _testModules: ReadonlyArray<TestModule>,
+    _unhandledErrors: ReadonlyArray<unknown>,
+    reason: TestRunEndReason,
+  ): Promise<void> {
+    await this.finish(reason);
+  }
+
+  /** Closes every execution still open and waits for all uploads, once per run. */
+  private finish(reason: TestRunEndReason): Promise<void> {
+    this.finished ??= this.closeAll(reason, this.options.flushTimeoutMs ?? 60_000);
+    return this.finished;
+  }
+
+  private recordingOf(testCase: TestCase): Recording | undefined {
+    if (!this.client || this.finished) return undefined;
+    const known = this.recordings.get(testCase.id);
+    if (known) return known;
+    const recording: Recording = { testCase };
+    recording.run = this.start(recording);
+    this.recordings.set(testCase.id, recording);
+    return recording;
+  }
+
+  private async start(recording: Recording): Promise<ExecutionRun | undefined> {
+    const { client, catalog } = this;
+    if (!client || !catalog) return undefined;
+    const { testCase } = recording;
+    try {
+      const file = testCase.module.relativeModuleId;
+      const project = testCase.project;
+      const testCaseId = await catalog.idFor(
+        testCaseTitle(titlePathOf(testCase)),
+        tagsOf([file, project.name, ...testCase.tags]),
+      );
+      const browser = project.config.browser.enabled ? project.config.browser.name : undefined;
+      recording.start = {
+        testCaseId,
+        browser: labelOf(this.options.browser ?? browser),
+        environment: labelOf(this.options.environment ?? process.env.TESTTRACK_ENVIRONMENT),
+        triggeredBy: this.options.triggeredBy ?? (process.env.CI ? "ci_cd" : "manual"),
+        triggerDetails: fitStart(
+          [
+            "Vitest",
+            project.name ? `project ${project.name}` : undefined,
+            `${file}${testCase.location ? `:${testCase.location.line}` : ""}`,
+            this.options.triggerDetails,
+          ]
+            .filter(Boolean)
+            .join(", "),
+          LIMITS.text,
+        ),
+        idempotencyKey: globalThis.crypto.randomUUID(),
+      };
+      const run = await recordExecution(client, { ...recording.start, retry: this.retry });
+      recording.executionId = run.executionId;
+      return run;
+    } catch (error) {
+      this.reportUploadError(testCase, error);
+      return undefined;
+    }
+  }
+
+  private async close(recording: Recording, outcome: ExecutionUpdate): Promise<void> {
+    recording.outcome = outcome;
+    const run = await recording.run;
+    if (!run || !this.client) return;
+    const client = this.client;
+    try {
+      await run.flush();
+      const execution = await withRetry(
+        () => client.execution.update.mutate({ id: run.executionId, ...outcome }),
+        this.retry,
+      );
+      recording.done = true;
+      this.recorded.push(execution);
+    } catch (error) {
+      this.reportUploadError(recording.testCase, error);
+    }
+  }
+
+  /** The process is going down: closes what is still open, blocking until the server has it. */
+  private closeOpenSync(): void {
+    if (!this.server) return;
+    const closes = [...this.recordings.values()].flatMap((recording): PendingClose[] => {
+      if (recording.done || !recording.start) return [];
+      recording.done = true;
+      const update = recording.outcome ?? unfinishedOutcome("interrupted");
+      return [
+        recording.executionId === undefined
+          ? { start: recording.start, update }
+          : { executionId: recording.executionId, update },
+      ];
+    });
+    closeExecutionsSync(this.server, closes);
+  }
+
+  private async closeAll(reason: TestRunEndReason, timeoutMs: number): Promise<void> {
+    if (!this.client) return;
+    for (const recording of this.recordings.values()) {
+      recording.closed ??= this.close(recording, unfinishedOutcome(reason));
+    }
+    const uploads = Promise.all([...this.recordings.values()].map((r) => r.closed));
+
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<true>((resolve) => {
+      timer = setTimeout(() => resolve(true), timeoutMs);
+    });
+    const gaveUp = await Promise.race([uploads.then(() => false), timedOut]);
+    clearTimeout(timer);
+    if (gaveUp) warn(`gave up waiting for uploads after ${timeoutMs} ms`);
+    process.stdout.write(`${this.summary()}\n`);
+  }
+
+  private summary(): string {
+    const count = (result: string) => this.recorded.filter((e) => e.result === result).length;
+    const cancelled = this.recorded.filter((e) => e.status === "cancelled").length;
+    const parts = [
+      `${count("pass")} passed`,
+      `${count("fail") + count("error")} failed`,
+      `${count("skip")} skipped`,
+      ...(cancelled ? [`${cancelled} cancelled`] : []),
+    ];
+    const failures = this.uploadErrors ? `; ${this.uploadErrors} could not be recorded` : "";
+    return `TestTrack: recorded ${this.recorded.length} executions (${parts.join(", ")})${failures}`;
+  }
+
+  private reportUploadError(testCase: TestCase, error: unknown): void {
+    this.uploadErrors++;
+    const message = error instanceof Error ? error.message : String(error);
+    warn(`could not record "${testCase.fullName}": ${message}`);
+  }
+}
+
+function warn(message: string): void {
+  process.stderr.write(`TestTrack reporter: ${message}\n`);
+}
+
+/** File (relative to the project root), suite names and test name. */
+function titlePathOf(testCase: TestCase): string[] {
+  const path = [testCase.name];
+  for (let parent = testCase.parent; parent.type === "suite"; parent = parent.parent) {
+    path.unshift(parent.name);
+  }
+  return [testCase.module.relativeModuleId, ...path];
+}
+
+function errorText(error: TestError): string {
+  const header = error.name ? `${error.name}: ${error.message}` : error.message;
+  const body = error.stack?.includes(error.message)
+    ? error.stack
+    : `${header}\n${error.stack ?? ""}`;
+  return plainText([body.trim(), error.diff?.trim()].filter(Boolean).join("\n\n"));
+}
+
+/** stdout and stderr of the test, and whether it needed retries (Vitest reports only the last try). */
+function consoleLogOf(logs: UserConsoleLog[], retryCount: number): string | undefined {
+  const text = (type: UserConsoleLog["type"]) =>
+    logs
+      .filter((log) => log.type === type)
+      .map((log) => log.content)
+      .join("");
+  const sections = [
+    ...(text("stdout") ? [`[stdout]\n${text("stdout")}`] : []),
+    ...(text("stderr") ? [`[stderr]\n${text("stderr")}`] : []),
+    ...(retryCount > 0 ? [`[vitest]\nretried ${retryCount} times`] : []),
+  ];
+  return sections.length > 0 ? fitEnd(sections.join("\n"), LIMITS.consoleLog) : undefined;
+}
+
+function outcomeOf(testCase: TestCase, logs: UserConsoleLog[]): ExecutionUpdate {
+  const result = testCase.result();
+  const diagnostic = testCase.diagnostic();
+  const duration = Math.max(0, diagnostic?.duration ?? 0);
+  const startedAt = diagnostic ? new Date(diagnostic.startTime) : new Date();
+  const recorded: ExecutionUpdate = {
+    status: "completed",
+    startedAt: startedAt.toISOString(),
+    completedAt: new Date(startedAt.getTime() + duration).toISOString(),
+    durationSeconds: duration / 1000,
+    consoleLog: consoleLogOf(logs, diagnostic?.retryCount ?? 0),
+  };
+  switch (result.state) {
+    case "passed":
+      return { ...recorded, result: "pass" };
+    case "failed":
+      return {
+        ...recorded,
+        result: "fail",
+        errorMessage: fitStart(result.errors.map(errorText).join("\n\n"), LIMITS.message),
+      };
+    case "skipped":
+      return { ...recorded, result: "skip" };
+    case "pending":
+      return {
+        ...recorded,
+        status: "cancelled",
+        errorMessage: "The test was still pending when Vitest reported it.",
+      };
+  }
+}
+
+/** For a test that started and never reported a result: the run stopped under it. */
+function unfinishedOutcome(reason: TestRunEndReason): ExecutionUpdate {
+  if (reason === "interrupted") {
+    return {
+      status: "cancelled",
+      errorMessage: "Interrupted: the Vitest run was stopped before this test finished.",
+    };
+  }
+  return {
+    status: "failed",
+    result: "error",
+    errorMessage: `The Vitest run ended (${reason}) before this test reported a result.`,
+  };
+}

@@ -10,6 +10,7 @@ import {
 } from "@testtrack/core";
 import pino, { type Logger } from "pino";
 import type { Config } from "./config";
+import { DEFAULT_DASHBOARD_DIR } from "./dashboard";
 import { createHttpHost } from "./http";
 
 export interface RunningServer {
@@ -35,7 +36,7 @@ export async function startServer(
   const database = openDatabase(
     config.databaseUrl ? { url: config.databaseUrl } : { dataDir: config.dataDir },
   );
-  const host = createHttpHost(config, database, log);
+  const host = createHttpHost({ ...config, dashboardDir: DEFAULT_DASHBOARD_DIR }, database, log);
   try {
     await database.migrate();
     // The admin exists before the first request can arrive; if listening then fails, a

@@ -1,6 +1,8 @@
 import type { IncomingMessage } from "node:http";
 import { authenticateToken, type Database, type PublicUser } from "@testtrack/core";
+import type { TRPCRequestInfo } from "@trpc/server/http";
 import type { Logger } from "pino";
+import type { StepFeed } from "./live";
 
 export interface Session {
   user: PublicUser;
@@ -15,6 +17,8 @@ export interface Context {
   development: boolean;
   /** The bearer token sent with the request, if any. */
   token: string | null;
+  /** Live step notifications; only the HTTP host has them (callers made in tests do not). */
+  stepFeed: StepFeed | null;
   authenticate(): Promise<Session>;
 }
 
@@ -22,6 +26,7 @@ export interface ContextDeps {
   db: Database;
   log: Logger;
   development: boolean;
+  stepFeed?: StepFeed;
 }
 
 export function bearerToken(header: string | undefined): string | null {
@@ -41,6 +46,7 @@ export function createContext(
     requestId: request.requestId,
     development: deps.development,
     token: request.token,
+    stepFeed: deps.stepFeed ?? null,
     authenticate() {
       const token = request.token;
       if (!token) return Promise.reject(new MissingTokenError());
@@ -50,12 +56,25 @@ export function createContext(
   };
 }
 
+/**
+ * The token of a subscription's connection params. A browser's EventSource cannot send an
+ * Authorization header, so `httpSubscriptionLink` sends `{ token }` in the URL instead. Only
+ * subscriptions may do that: every other call keeps its token out of URLs (and so out of proxy
+ * logs and browser history). Our request log never records query strings.
+ */
+export function connectionParamsToken(info: TRPCRequestInfo | undefined): string | null {
+  if (info?.type !== "subscription") return null;
+  const token = info.connectionParams?.token;
+  return typeof token === "string" && /^\S{1,500}$/.test(token) ? token : null;
+}
+
 export function requestContext(
   deps: ContextDeps,
   req: IncomingMessage & { id?: unknown; log?: Logger },
+  info?: TRPCRequestInfo,
 ) {
   return createContext(deps, {
-    token: bearerToken(req.headers.authorization),
+    token: bearerToken(req.headers.authorization) ?? connectionParamsToken(info),
     requestId: String(req.id ?? ""),
     log: req.log,
   });

@@ -7,6 +7,8 @@ import type { Logger } from "pino";
 import { pinoHttp } from "pino-http";
 import type { Config } from "./config";
 import { requestContext } from "./context";
+import { serveDashboard } from "./dashboard";
+import { createStepFeed } from "./live";
 import { appRouter } from "./router";
 
 export const TRPC_PATH = "/trpc";
@@ -22,7 +24,10 @@ export interface HttpHost {
 type HostConfig = Pick<
   Config,
   "port" | "host" | "corsOrigins" | "maxBodyBytes" | "maxBatchSize" | "development"
->;
+> & {
+  /** The built dashboard (apps/web/dist) to serve at `/`; none when absent. */
+  dashboardDir?: string;
+};
 
 const REQUEST_ID = /^[\w.:-]{1,64}$/;
 
@@ -31,7 +36,8 @@ export function createHttpHost(
   database: DatabaseHandle,
   log: Logger,
 ): HttpHost {
-  const deps = { db: database.db, log, development: config.development };
+  const stepFeed = createStepFeed(database, log);
+  const deps = { db: database.db, log, development: config.development, stepFeed };
   const logRequests = pinoHttp({
     logger: log,
     genReqId: (req, res) => {
@@ -62,7 +68,7 @@ export function createHttpHost(
     basePath: `${TRPC_PATH}/`,
     maxBodySize: config.maxBodyBytes,
     maxBatchSize: config.maxBatchSize,
-    createContext: ({ req }) => requestContext(deps, req),
+    createContext: ({ req, info }) => requestContext(deps, req, info),
     onError: ({ error, path, ctx }) => {
       if (error.code === "INTERNAL_SERVER_ERROR") {
         (ctx?.log ?? log).error({ err: error.cause ?? error, path }, "procedure failed");
@@ -71,15 +77,27 @@ export function createHttpHost(
   });
 
   let shuttingDown = false;
+  const apiResponses = new Set<ServerResponse>();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     logRequests(req, res);
     if (shuttingDown) res.setHeader("connection", "close");
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     if (path === "/healthz") return void health(database, res);
     if (path === TRPC_PATH || path.startsWith(`${TRPC_PATH}/`)) {
+      apiResponses.add(res);
+      res.once("close", () => apiResponses.delete(res));
       return allowCors(req, res, () => trpc(req, res));
     }
-    sendJson(res, 404, { error: `nothing at ${path}; the API is at ${TRPC_PATH}` });
+    const notFound = () =>
+      sendJson(res, 404, { error: `nothing at ${path}; the API is at ${TRPC_PATH}` });
+    if (!config.dashboardDir) return notFound();
+    serveDashboard(config.dashboardDir, req, res).then(
+      (served) => served || notFound(),
+      (error: unknown) => {
+        log.error({ err: error, path }, "serving the dashboard failed");
+        res.destroy();
+      },
+    );
   });
   server.keepAliveTimeout = 5_000;
 
@@ -95,12 +113,19 @@ export function createHttpHost(
           resolve(`http://${host}:${port}`);
         });
       }),
-    close: () =>
-      new Promise((resolve) => {
-        shuttingDown = true;
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      }),
+    close: async () => {
+      shuttingDown = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      // Live streams never finish by themselves: cut them, and their clients reconnect (to
+      // another instance) resuming from their last event.
+      for (const res of apiResponses) {
+        if (String(res.getHeader("content-type")).startsWith("text/event-stream")) res.destroy();
+      }
+      // Then any subscription still starting ends instead of holding the server open.
+      await stepFeed.close();
+      await closed;
+    },
   };
 }
 

@@ -29,6 +29,12 @@ const ADAPTER_MESSAGES: Partial<Record<TRPC_ERROR_CODE_KEY, string>> = {
 };
 
 const t = initTRPC.context<Context>().create({
+  // Subscriptions over server-sent events: a ping every 15 s keeps proxies from closing a quiet
+  // stream, and a client that hears nothing for 40 s reconnects (resuming from its last event).
+  sse: {
+    ping: { enabled: true, intervalMs: 15_000 },
+    client: { reconnectAfterInactivityMs: 40_000 },
+  },
   errorFormatter({ shape, error, ctx }) {
     const zodError = error.cause instanceof ZodError ? error.cause : null;
     const generic = error.code === "INTERNAL_SERVER_ERROR" || error.message === error.code;
@@ -52,15 +58,33 @@ const t = initTRPC.context<Context>().create({
   },
 });
 
-/** Maps domain and database errors to tRPC codes: the one place where that happens. */
+/**
+ * Maps domain and database errors to tRPC codes: the one place where that happens, for calls
+ * and for the events of subscriptions (whose errors arise while they are being read).
+ */
 const mapErrors = t.middleware(async ({ next }) => {
   const result = await next();
   if (!result.ok) {
     const mapped = toTRPCError(result.error.cause ?? result.error);
     if (mapped) throw mapped;
   }
+  if (result.ok && isAsyncIterable(result.data)) {
+    return { ...result, data: withMappedErrors(result.data) };
+  }
   return result;
 });
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === "object" && value !== null && Symbol.asyncIterator in value;
+}
+
+async function* withMappedErrors<T>(events: AsyncIterable<T>): AsyncGenerator<T> {
+  try {
+    yield* events;
+  } catch (error) {
+    throw toTRPCError(error) ?? error;
+  }
+}
 
 const authenticated = t.middleware(async ({ ctx, next }) => {
   const session = await ctx.authenticate();

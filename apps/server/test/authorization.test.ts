@@ -170,6 +170,16 @@ const rows: Row[] = [
     expect: { ...OWNER_OR_ADMIN },
   },
   {
+    procedure: "execution.onSteps",
+    call: async (caller, fx) => {
+      // The first event (the execution as it is now); leaving the loop ends the subscription.
+      for await (const event of await caller.execution.onSteps({ executionId: fx.executionId })) {
+        return event;
+      }
+    },
+    expect: { ...OWNER_OR_ADMIN },
+  },
+  {
     procedure: "step.record",
     call: (caller, fx) =>
       caller.step.record({

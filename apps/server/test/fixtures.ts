@@ -1,10 +1,12 @@
 import { type Actor, createApiToken, type DatabaseHandle, type UserRole } from "@testtrack/core";
 import { createTestUser, openTestDatabase, type TestDatabase } from "@testtrack/core/testing";
-import { createTRPCClient, httpBatchLink } from "@trpc/client";
+import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from "@trpc/client";
 import { TRPCError } from "@trpc/server";
+import { EventSource } from "eventsource";
 import pino from "pino";
 import { createContext } from "../src/context";
 import { createHttpHost } from "../src/http";
+import { createStepFeed, type StepFeed } from "../src/live";
 import { type AppRouter, appRouter } from "../src/router";
 import { createCallerFactory } from "../src/trpc";
 
@@ -20,12 +22,28 @@ export type Caller = ReturnType<typeof createCaller>;
  * refused by the next.
  */
 export function callerWith(handle: Pick<DatabaseHandle, "db">, token: string | null): Caller {
+  const stepFeed = stepFeedOf(handle);
   return createCaller(() =>
     createContext(
-      { db: handle.db, log: silentLog, development: false },
+      { db: handle.db, log: silentLog, development: false, stepFeed },
       { token, requestId: "test" },
     ),
   );
+}
+
+const stepFeeds = new WeakMap<object, StepFeed>();
+
+/** One step feed per database handle that can listen, as the HTTP host has one per process. */
+function stepFeedOf(handle: Pick<DatabaseHandle, "db">): StepFeed | undefined {
+  const { listen } = handle as Partial<DatabaseHandle>;
+  if (!listen) return undefined;
+  let feed = stepFeeds.get(handle);
+  if (!feed) {
+    // Its listener ends when the database closes.
+    feed = createStepFeed({ listen }, silentLog);
+    stepFeeds.set(handle, feed);
+  }
+  return feed;
 }
 
 /** A caller acting as `actor` with an API token of its own, so revoking it affects nothing else. */
@@ -94,9 +112,18 @@ export async function outcomeOf<T>(
 export function createClient(trpcUrl: string, token?: string | null) {
   return createTRPCClient<AppRouter>({
     links: [
-      httpBatchLink({
-        url: trpcUrl,
-        headers: token ? { authorization: `Bearer ${token}` } : {},
+      splitLink({
+        condition: (op) => op.type === "subscription",
+        // As @testtrack/client does: server-sent events, the token as a connection param.
+        true: httpSubscriptionLink({
+          url: trpcUrl,
+          EventSource,
+          connectionParams: () => (token ? { token } : {}),
+        }),
+        false: httpBatchLink({
+          url: trpcUrl,
+          headers: token ? { authorization: `Bearer ${token}` } : {},
+        }),
       }),
     ],
   });
@@ -122,6 +149,8 @@ export async function startTestServer(
     maxBatchSize?: number;
     development?: boolean;
     database?: TestDatabase;
+    /** Serve this built dashboard at `/`. */
+    dashboardDir?: string;
   } = {},
 ): Promise<TestServer> {
   const ownDatabase = !options.database;
@@ -134,6 +163,7 @@ export async function startTestServer(
       maxBodyBytes: options.maxBodyBytes ?? 5 * 1024 * 1024,
       maxBatchSize: options.maxBatchSize ?? 50,
       development: options.development ?? false,
+      dashboardDir: options.dashboardDir,
     },
     database,
     silentLog,

@@ -1,4 +1,10 @@
-import { createTRPCClient, httpBatchLink, TRPCClientError } from "@trpc/client";
+import {
+  createTRPCClient,
+  httpBatchLink,
+  httpSubscriptionLink,
+  splitLink,
+  TRPCClientError,
+} from "@trpc/client";
 import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
 import type { AppRouter } from "./generated/appRouter.js";
 
@@ -17,9 +23,29 @@ export interface TestTrackClientOptions {
   token?: string | (() => string | undefined | Promise<string | undefined>);
   /** A fetch implementation; defaults to the global fetch. */
   fetch?: typeof globalThis.fetch;
-  /** Extra headers sent with every request. */
+  /** Extra headers sent with every request (subscriptions excepted: EventSource sends none). */
   headers?: Record<string, string>;
+  /**
+   * The EventSource class subscriptions (`client.execution.onSteps.subscribe`) use; defaults to
+   * the global one, which browsers and Deno have. In Node 20, pass `EventSource` from the
+   * `eventsource` package.
+   */
+  EventSource?: EventSourceClass;
 }
+
+/** An EventSource class, as browsers have it and the `eventsource` package provides. */
+export type EventSourceClass = new (
+  url: string,
+  init?: { withCredentials?: boolean },
+) => {
+  readonly CLOSED: number;
+  readonly CONNECTING: number;
+  readonly OPEN: number;
+  readyState: number;
+  addEventListener(type: string, listener: (event: object) => void): void;
+  removeEventListener(type: string, listener: (event: object) => void): void;
+  close(): void;
+};
 
 export type TestTrackClient = ReturnType<typeof createTRPCClient<AppRouter>>;
 
@@ -34,23 +60,48 @@ export function trpcEndpoint(url: string): string {
  * `await client.execution.start.mutate({ testCaseId: 1, browser: "chromium" })`.
  */
 export function createTestTrackClient(options: TestTrackClientOptions): TestTrackClient {
+  const url = trpcEndpoint(options.url);
+  const currentToken = async () =>
+    typeof options.token === "function" ? await options.token() : options.token;
   return createTRPCClient<AppRouter>({
     links: [
-      httpBatchLink({
-        url: trpcEndpoint(options.url),
-        maxItems: MAX_BATCH_ITEMS,
-        maxURLLength: MAX_URL_LENGTH,
-        ...(options.fetch ? { fetch: options.fetch } : {}),
-        headers: async () => {
-          const token = typeof options.token === "function" ? await options.token() : options.token;
-          return {
-            ...options.headers,
-            ...(token ? { authorization: `Bearer ${token}` } : {}),
-          };
-        },
+      splitLink({
+        condition: (op) => op.type === "subscription",
+        // Server-sent events: an EventSource cannot send headers, so the token travels as a
+        // connection param, which the server accepts for subscriptions only.
+        true: httpSubscriptionLink({
+          url,
+          EventSource: options.EventSource ?? globalThis.EventSource ?? MissingEventSource,
+          connectionParams: async () => {
+            const token = await currentToken();
+            return token ? { token } : {};
+          },
+        }),
+        false: httpBatchLink({
+          url,
+          maxItems: MAX_BATCH_ITEMS,
+          maxURLLength: MAX_URL_LENGTH,
+          ...(options.fetch ? { fetch: options.fetch } : {}),
+          headers: async () => {
+            const token = await currentToken();
+            return {
+              ...options.headers,
+              ...(token ? { authorization: `Bearer ${token}` } : {}),
+            };
+          },
+        }),
       }),
     ],
   });
+}
+
+/** Stands in where no EventSource exists, so a subscription fails with a message saying why. */
+class MissingEventSource {
+  constructor() {
+    throw new Error(
+      "subscriptions need an EventSource: pass `EventSource` (e.g. from the `eventsource` package) to createTestTrackClient",
+    );
+  }
 }
 
 /** The tRPC error code of a failed call (`NOT_FOUND`, `CONFLICT`, ...), or undefined for network errors. */

@@ -1,5 +1,6 @@
 export {
   createTestTrackClient,
+  type EventSourceClass,
   errorCode,
   isTransientError,
   MAX_BATCH_ITEMS,

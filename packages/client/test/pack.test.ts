@@ -79,4 +79,6 @@ it.runIf(testEngine() === "pglite")(
     expect(loaded).toContain("recordExecution");
     expect(loaded.trim().endsWith("running")).toBe(true);
   },
+  // Packing, installing from the registry and compiling take a minute or more on a busy machine.
+  240_000,
 );

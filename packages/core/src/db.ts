@@ -32,6 +32,16 @@ export interface DatabaseHandle {
   migrate(): Promise<void>;
   /** Runs a trivial query; throws when the database cannot answer. */
   ping(): Promise<void>;
+  /**
+   * LISTENs on a channel: `onNotify` gets each NOTIFY payload, `onListen` runs whenever the
+   * listener is (re)established (notifications sent while it was down are lost). Resolves, once
+   * listening, with a function that stops.
+   */
+  listen(
+    channel: string,
+    onNotify: (payload: string) => void,
+    onListen?: () => void,
+  ): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -56,6 +66,11 @@ function openPostgres(url: string, max: number): DatabaseHandle {
     ping: async () => {
       await client`select 1`;
     },
+    // postgres.js listens on a dedicated connection and listens again after it reconnects.
+    listen: async (channel, onNotify, onListen) => {
+      const { unlisten } = await client.listen(channel, onNotify, onListen);
+      return unlisten;
+    },
     close: () => client.end({ timeout: 5 }),
   };
 }
@@ -70,6 +85,11 @@ function openPglite(options: OpenDatabaseOptions): DatabaseHandle {
     migrate: () => migratePglite(drizzlePglite(client, { schema }), { migrationsFolder }),
     ping: async () => {
       await client.query("select 1");
+    },
+    listen: async (channel, onNotify, onListen) => {
+      const unlisten = await client.listen(channel, onNotify);
+      onListen?.();
+      return () => unlisten();
     },
     close: () => client.close(),
   };

@@ -4,6 +4,7 @@ export * from "./errors";
 export * from "./executions";
 export * from "./lifecycle";
 export * from "./limits";
+export * from "./live";
 export { hashPassword, verifyPassword } from "./passwords";
 export * from "./schema";
 export * from "./stats";

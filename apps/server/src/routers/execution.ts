@@ -10,7 +10,10 @@ import {
   startExecutionInput,
   updateExecution,
   updateExecutionInput,
+  watchStepsInput,
 } from "@testtrack/core";
+import { TRPCError } from "@trpc/server";
+import { executionStepEvents } from "../live";
 import { authedProcedure, router } from "../trpc";
 
 export const executionRouter = router({
@@ -37,4 +40,15 @@ export const executionRouter = router({
   delete: authedProcedure
     .input(executionIdInput)
     .mutation(({ ctx, input }) => deleteExecution(ctx.db, ctx.user, input)),
+  /** Live (server-sent events): the summary and new steps whenever they change, until it ends. */
+  onSteps: authedProcedure.input(watchStepsInput).subscription(({ ctx, input, signal }) => {
+    const { stepFeed } = ctx;
+    if (!stepFeed) {
+      throw new TRPCError({
+        code: "METHOD_NOT_SUPPORTED",
+        message: "live updates are served over HTTP (server-sent events) only",
+      });
+    }
+    return executionStepEvents({ db: ctx.db, stepFeed }, ctx.user, input, signal);
+  }),
 });

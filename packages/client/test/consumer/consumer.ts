@@ -24,7 +24,22 @@ export async function valid() {
   const run = await recordExecution(client, { testCaseId: 1 });
   run.step({ stepDescription: "Open the page", result: "pass" });
   const input: RouterInputs["execution"]["list"] = { status: "failed", limit: 10 };
-  return { id, status, passRate, running, run, input };
+  const live = createTestTrackClient({ url: "http://127.0.0.1:3000", EventSource });
+  const subscription = live.execution.onSteps.subscribe(
+    { executionId: id },
+    {
+      onData(event) {
+        const cursor: string = event.id;
+        const stepNumbers: number[] = event.data.steps.map((step) => step.stepNumber);
+        const finished: boolean = event.data.execution.status === "completed";
+        return { cursor, stepNumbers, finished };
+      },
+    },
+  );
+  subscription.unsubscribe();
+  const liveStatus: RouterOutputs["execution"]["onSteps"]["data"]["execution"]["status"] =
+    "running";
+  return { id, status, passRate, running, run, input, liveStatus };
 }
 
 export async function invalid() {
@@ -39,5 +54,7 @@ export async function invalid() {
   const wrong: string = started.executionId;
   // @ts-expect-error unknown procedures do not exist
   await client.execution.launch.mutate({ testCaseId: 1 });
+  // @ts-expect-error a subscription takes an executionId
+  client.execution.onSteps.subscribe({ id: 1 }, { onData() {} });
   return wrong;
 }

@@ -1,0 +1,296 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createTestTrackClient, type TestTrackClient } from "@testtrack/client";
+import { TEST_PASSWORD } from "@testtrack/core/testing";
+import {
+  createTestPrincipal,
+  startTestServer,
+  type TestPrincipal,
+  type TestServer,
+} from "@testtrack/server/testing";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { build } from "vite";
+import { afterAll, beforeAll, expect, it } from "vitest";
+
+const webDir = fileURLToPath(new URL("..", import.meta.url));
+const screenshots = fileURLToPath(new URL("./screenshots/", import.meta.url));
+const CHROMIUM = "/usr/bin/chromium";
+
+let distDir: string;
+let server: TestServer;
+let lead: TestPrincipal;
+let sdk: TestTrackClient;
+let browser: Browser;
+let page: Page;
+/** The seeded executions by name. */
+const ids: Record<string, number> = {};
+let checkoutId: number;
+
+async function seed() {
+  const checkout = await sdk.testCase.create.mutate({
+    title: "Checkout with a saved card",
+    description: "A returning customer pays with the card on file.",
+    steps: [{ description: "Open the cart", expectedResult: "The cart shows one item" }],
+    tags: ["checkout", "smoke"],
+  });
+  const signIn = await sdk.testCase.create.mutate({ title: "Sign in with SSO" });
+  checkoutId = checkout.id;
+  const run = async (
+    name: string,
+    testCaseId: number,
+    where: { browser: string; environment: string },
+    steps: ("pass" | "fail")[],
+    finish?: { status: "completed" | "failed" | "cancelled"; durationSeconds?: number },
+  ) => {
+    const { executionId } = await sdk.execution.start.mutate({ testCaseId, ...where });
+    ids[name] = executionId;
+    if (steps.length > 0) {
+      await sdk.step.record.mutate({
+        executionId,
+        steps: steps.map((result, index) => ({
+          stepNumber: index + 1,
+          stepDescription: index === 0 ? "Open the cart" : `Check step ${index + 1}`,
+          result,
+          expectedResult: "The order is confirmed",
+          actualResult: result === "pass" ? "The order is confirmed" : "A payment error banner",
+          durationSeconds: 1.5,
+          ...(result === "fail"
+            ? {
+                errorMessage: "Timeout waiting for #confirmation",
+                screenshotPath: "https://artifacts.example.com/run/failure.png",
+              }
+            : {}),
+        })),
+      });
+    }
+    if (finish) await sdk.execution.update.mutate({ id: executionId, ...finish });
+  };
+  const staging = { browser: "chromium", environment: "staging" };
+  await run("passed", checkout.id, staging, ["pass", "pass", "pass"], {
+    status: "completed",
+    durationSeconds: 12.5,
+  });
+  await run(
+    "failed",
+    checkout.id,
+    { browser: "firefox", environment: "staging" },
+    ["pass", "fail"],
+    {
+      status: "failed",
+      durationSeconds: 48,
+    },
+  );
+  await run(
+    "production",
+    checkout.id,
+    { browser: "chromium", environment: "production" },
+    ["pass", "pass"],
+    {
+      status: "completed",
+      durationSeconds: 3.2,
+    },
+  );
+  await run("webkit", signIn.id, { browser: "webkit", environment: "staging" }, ["pass"], {
+    status: "completed",
+    durationSeconds: 95,
+  });
+  await run("cancelled", signIn.id, staging, [], { status: "cancelled", durationSeconds: 0.5 });
+  await run("live", checkout.id, staging, ["pass"]);
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it)`);
+  }
+  distDir = mkdtempSync(join(tmpdir(), "testtrack-web-"));
+  await build({ root: webDir, logLevel: "warn", build: { outDir: distDir, emptyOutDir: true } });
+  server = await startTestServer({ dashboardDir: distDir });
+  lead = await createTestPrincipal(server.database, "member");
+  sdk = createTestTrackClient({ url: server.url, token: lead.token });
+  await seed();
+  mkdirSync(screenshots, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--no-sandbox",
+      "--headless=new",
+      "--disable-gpu",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  if (distDir) rmSync(distDir, { recursive: true, force: true });
+});
+
+const rows = () => page.locator("table.executions tbody tr");
+const count = () => page.getByTestId("execution-count");
+
+it("serves the built dashboard with its content types, and index.html for its pages", async () => {
+  const index = await fetch(`${server.url}/statistics`, { headers: { accept: "text/html" } });
+  expect(index.status).toBe(200);
+  expect(index.headers.get("content-type")).toBe("text/html; charset=utf-8");
+  const html = await index.text();
+  const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+  expect(script).toBeDefined();
+  const asset = await fetch(`${server.url}${script}`);
+  expect(asset.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
+  expect(asset.headers.get("cache-control")).toContain("immutable");
+});
+
+it("signs in and lists every execution with colored status badges", async () => {
+  await page.goto(server.url);
+  await expect
+    .poll(() => page.getByRole("heading", { name: "Sign in to TestTrack" }).count())
+    .toBe(1);
+  await page.getByLabel("Email").fill(lead.email);
+  await page.getByLabel("Password").fill("not the password");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("alert").waitFor();
+  expect(await page.getByRole("alert").textContent()).toMatch(/password/i);
+
+  await page.getByLabel("Password").fill(TEST_PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Executions" }).waitFor();
+  await expect.poll(() => count().textContent()).toBe("6 executions");
+  expect(await rows().count()).toBe(6);
+  expect(await page.evaluate(() => sessionStorage.getItem("testtrack.session"))).toContain(
+    lead.email,
+  );
+  const failedBadge = rows()
+    .filter({ hasText: `#${ids.failed}` })
+    .locator(".badge-failed");
+  expect(await failedBadge.textContent()).toBe("failed");
+  const color = await failedBadge.evaluate((element) => getComputedStyle(element).color);
+  expect(color).toBe("rgb(127, 29, 29)");
+  await page.screenshot({ path: join(screenshots, "01-executions.png"), fullPage: true });
+});
+
+it("filters the list by status, browser, environment and test case", async () => {
+  await page.getByLabel("Status").selectOption("failed");
+  await expect.poll(() => count().textContent()).toBe("1 execution match these filters");
+  expect(await rows().first().textContent()).toContain("Checkout with a saved card");
+
+  await page.getByRole("button", { name: "Clear filters" }).click();
+  await page.getByLabel("Browser").selectOption("chromium");
+  await expect.poll(() => count().textContent()).toBe("4 executions match these filters");
+
+  await page.getByLabel("Browser").selectOption("");
+  await page.getByLabel("Environment").selectOption("staging");
+  await page.getByLabel("Test case").selectOption({ label: "Sign in with SSO" });
+  await expect.poll(() => count().textContent()).toBe("2 executions match these filters");
+  expect(page.url()).toContain("environment=staging");
+  const shown = await rows().evaluateAll((trs) => trs.map((tr) => tr.dataset.executionId));
+  expect(shown.map(Number).sort()).toEqual([ids.webkit, ids.cancelled].sort());
+});
+
+it("sorts the rows of the page and opens an execution from the keyboard", async () => {
+  await page.getByRole("button", { name: "Clear filters" }).click();
+  await expect.poll(() => count().textContent()).toBe("6 executions");
+  await page.getByRole("button", { name: "Duration" }).click();
+  const durations = await rows().evaluateAll((trs) => trs.map((tr) => tr.children[7]?.textContent));
+  // Ascending, and the running execution, which has no duration yet, last.
+  expect(durations).toEqual(["500 ms", "3.2 s", "12.5 s", "48.0 s", "1 min 35 s", "—"]);
+  await page.getByRole("button", { name: "Duration" }).click();
+  const descending = await rows().evaluateAll((trs) =>
+    trs.map((tr) => tr.children[7]?.textContent),
+  );
+  expect(descending).toEqual(["1 min 35 s", "48.0 s", "12.5 s", "3.2 s", "500 ms", "—"]);
+
+  await page.getByLabel("Status").selectOption("failed");
+  await expect.poll(() => rows().count()).toBe(1);
+  await rows().first().focus();
+  await page.keyboard.press("Enter");
+  await page
+    .getByRole("heading", { name: `Execution #${ids.failed}: Checkout with a saved card` })
+    .waitFor();
+  expect(new URL(page.url()).pathname).toBe(`/executions/${ids.failed}`);
+  expect(await page.getByTestId("step-summary").textContent()).toBe(
+    "2 total · 1 passed · 1 failed · 0 skipped",
+  );
+  const failing = page.locator('li[data-step-number="2"]');
+  expect(await failing.textContent()).toContain("Timeout waiting for #confirmation");
+  expect(await failing.textContent()).toContain("A payment error banner");
+  expect(await failing.getByRole("link").getAttribute("href")).toBe(
+    "https://artifacts.example.com/run/failure.png",
+  );
+  expect(await page.getByRole("status").textContent()).toBe("Finished");
+  await page.screenshot({ path: join(screenshots, "02-failed-execution.png"), fullPage: true });
+});
+
+it("shows steps of a running execution as the SDK records them, without reloading", async () => {
+  await page.goto(`${server.url}/executions/${ids.live}`);
+  await page.getByText("Live: steps appear as they are recorded").waitFor();
+  expect(await page.locator("li.step").count()).toBe(1);
+  await page.evaluate(() => {
+    (window as unknown as { notReloaded: boolean }).notReloaded = true;
+  });
+
+  await sdk.step.record.mutate({
+    executionId: ids.live as number,
+    steps: { stepNumber: 2, stepDescription: "Pay with the saved card", result: "pass" },
+  });
+  await page.locator('li[data-step-number="2"]').waitFor();
+  expect(await page.locator('li[data-step-number="2"]').textContent()).toContain(
+    "Pay with the saved card",
+  );
+  expect(await page.getByTestId("step-summary").textContent()).toBe(
+    "2 total · 2 passed · 0 failed · 0 skipped",
+  );
+  await page.screenshot({ path: join(screenshots, "03-live-execution.png"), fullPage: true });
+
+  await sdk.execution.update.mutate({
+    id: ids.live as number,
+    status: "completed",
+    durationSeconds: 20,
+  });
+  await page.locator(".headline .badge-completed").waitFor();
+  await expect.poll(() => page.getByRole("status").textContent()).toBe("Finished");
+  expect(
+    await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded),
+  ).toBe(true);
+});
+
+it("opens a test case's history from an execution", async () => {
+  await page.getByRole("link", { name: "Checkout with a saved card (history)" }).click();
+  await page.getByRole("heading", { name: "Checkout with a saved card" }).waitFor();
+  expect(new URL(page.url()).pathname).toBe(`/test-cases/${checkoutId}`);
+  await expect.poll(() => rows().count()).toBe(4);
+  expect(await page.getByRole("list", { name: "Test case summary" }).textContent()).toContain(
+    "75% pass rate",
+  );
+});
+
+it("shows statistics with breakdowns and trend charts", async () => {
+  await page.getByRole("link", { name: "Statistics" }).click();
+  await page.getByRole("heading", { name: "Statistics" }).waitFor();
+  const stat = (label: string) => page.locator(`[data-stat="${label}"] .card-value`).textContent();
+  await expect.poll(() => stat("Executions")).toBe("6");
+  expect(await stat("Pass rate")).toBe("80%");
+  expect(await stat("Last 24 hours")).toBe("6");
+  const browsers = page.locator("table.breakdown", { hasText: "By browser" });
+  expect(await browsers.locator('tr[data-key="chromium"] .count').textContent()).toBe("4");
+  expect(await browsers.locator('tr[data-key="webkit"] .count').textContent()).toBe("1");
+  const statuses = page.locator("table.breakdown", { hasText: "By status" });
+  expect(await statuses.locator('tr[data-key="running"] .count').textContent()).toBe("0");
+  const mostExecuted = page.locator("table.most-executed tbody tr").first();
+  expect(await mostExecuted.textContent()).toBe("Checkout with a saved card4");
+
+  await page.locator("figure.chart svg.recharts-surface").nth(1).waitFor();
+  expect(await page.locator("figure.chart").count()).toBe(2);
+  expect(await page.getByText("Pass rate over time").count()).toBe(1);
+  expect(await page.locator("figure.chart").first().textContent()).toContain("all 6 executions");
+  // Durations 0.5, 3.2, 12.5, 20, 48 and 95 s: one bar in each of six buckets.
+  const bars = page.locator("figure.chart").nth(1).locator(".recharts-bar-rectangle path");
+  await expect.poll(() => bars.count()).toBe(6);
+  await page.screenshot({ path: join(screenshots, "04-statistics.png"), fullPage: true });
+});

@@ -161,5 +161,6 @@ describe.runIf(testEngine() === "pglite")("openDatabase with a PGlite data folde
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
-  });
+    // Two cold PGlite boots from disk: slow when the whole suite shares two cores.
+  }, 120_000);
 });

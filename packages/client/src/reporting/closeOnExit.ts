@@ -24,7 +24,7 @@ export interface ServerAddress {
 export function closeExecutionsSync(
   server: ServerAddress,
   closes: PendingClose[],
-  timeoutMs = 5_000,
+  timeoutMs = 20_000,
 ): void {
   if (closes.length === 0) return;
   const done = new Int32Array(new SharedArrayBuffer(4));

@@ -18,7 +18,10 @@ import {
   labelOf,
   type PendingClose,
   plainText,
+  recordedSummary,
   type ServerAddress,
+  serverAddressFrom,
+  settledWithin,
   TestCaseCatalog,
   tagsOf,
   testCaseTitle,
@@ -84,15 +87,14 @@ export class TestTrackReporter implements Reporter {
   private finished: Promise<void> | undefined;
 
   constructor(options: TestTrackReporterOptions = {}) {
-    const url = options.url ?? process.env.TESTTRACK_URL;
-    const token = options.token ?? process.env.TESTTRACK_TOKEN;
+    const server = serverAddressFrom(options);
     this.options = options;
     this.retry = options.retry ?? {};
-    if (!url || !token) {
+    if (!server) {
       warn("set url and token (or TESTTRACK_URL and TESTTRACK_TOKEN); nothing will be recorded");
       return;
     }
-    this.server = { url, token };
+    this.server = server;
     this.client = createTestTrackClient(this.server);
     this.catalog = new TestCaseCatalog(this.client, this.retry);
     // Vitest exits on SIGINT and SIGTERM without telling its reporters.
@@ -229,28 +231,10 @@ export class TestTrackReporter implements Reporter {
       recording.closed ??= this.close(recording, unfinishedOutcome(reason));
     }
     const uploads = Promise.all([...this.recordings.values()].map((r) => r.closed));
-
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<true>((resolve) => {
-      timer = setTimeout(() => resolve(true), timeoutMs);
-    });
-    const gaveUp = await Promise.race([uploads.then(() => false), timedOut]);
-    clearTimeout(timer);
-    if (gaveUp) warn(`gave up waiting for uploads after ${timeoutMs} ms`);
-    process.stdout.write(`${this.summary()}\n`);
-  }
-
-  private summary(): string {
-    const count = (result: string) => this.recorded.filter((e) => e.result === result).length;
-    const cancelled = this.recorded.filter((e) => e.status === "cancelled").length;
-    const parts = [
-      `${count("pass")} passed`,
-      `${count("fail") + count("error")} failed`,
-      `${count("skip")} skipped`,
-      ...(cancelled ? [`${cancelled} cancelled`] : []),
-    ];
-    const failures = this.uploadErrors ? `; ${this.uploadErrors} could not be recorded` : "";
-    return `TestTrack: recorded ${this.recorded.length} executions (${parts.join(", ")})${failures}`;
+    if (!(await settledWithin(uploads, timeoutMs))) {
+      warn(`gave up waiting for uploads after ${timeoutMs} ms`);
+    }
+    process.stdout.write(`${recordedSummary(this.recorded, this.uploadErrors)}\n`);
   }
 
   private reportUploadError(testCase: TestCase, error: unknown): void {

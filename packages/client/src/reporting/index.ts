@@ -7,4 +7,5 @@ export {
   type ServerAddress,
 } from "./closeOnExit.js";
 export { fitEnd, fitStart, LIMITS, labelOf, plainText, tagsOf } from "./limits.js";
+export { recordedSummary, serverAddressFrom, settledWithin } from "./runEnd.js";
 export { TestCaseCatalog, testCaseTitle } from "./testCases.js";

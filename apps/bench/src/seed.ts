@@ -1,13 +1,12 @@
-import { createApiToken, type DatabaseHandle, hashPassword } from "@testtrack/core";
+import { createApiToken, type DatabaseHandle, hashPassword, queryRows } from "@testtrack/core";
 import { sql } from "drizzle-orm";
 
 export const BENCH_USERS = 20;
 export const BENCH_TEST_CASES = 1_000;
 const CHUNK = 50_000;
 
-export async function execute(database: DatabaseHandle, query: ReturnType<typeof sql>) {
-  const result = (await database.db.execute(query)) as unknown as { rows: unknown[] } | unknown[];
-  return (Array.isArray(result) ? result : result.rows) as Record<string, unknown>[];
+export function execute(database: DatabaseHandle, query: ReturnType<typeof sql>) {
+  return queryRows<Record<string, unknown>>(database.db, query);
 }
 
 /** An admin (id 1), BENCH_USERS members and BENCH_TEST_CASES test cases spread over them. */

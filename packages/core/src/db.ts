@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
+import type { SQL } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
@@ -12,6 +13,12 @@ import * as schema from "./schema";
 export type Schema = typeof schema;
 /** A drizzle handle or a transaction on either engine: domain functions accept both. */
 export type Database = PgDatabase<PgQueryResultHKT, Schema>;
+
+/** The rows of a raw query: postgres.js answers an array of rows, PGlite `{ rows }`. */
+export async function queryRows<T>(db: Database, query: SQL): Promise<T[]> {
+  const result = (await db.execute(query)) as unknown as { rows: T[] } | T[];
+  return Array.isArray(result) ? result : result.rows;
+}
 
 export const migrationsFolder = fileURLToPath(new URL("../drizzle", import.meta.url));
 

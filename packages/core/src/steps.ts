@@ -1,14 +1,15 @@
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import { type Actor, ownedBy } from "./actor";
-import type { Database } from "./db";
+import { type Database, queryRows } from "./db";
 import { ConflictError, InvalidInputError, NotFoundError } from "./errors";
 import { type ExecutionSummary, lockExecution } from "./executions";
 import { isTerminal } from "./lifecycle";
 import { id, isoDateTime, LIMITS } from "./limits";
-import { notifyStepsRecorded } from "./live";
+import { notifyStepsRecorded, STEPS_CHANNEL } from "./live";
 import {
   EXECUTION_RESULTS,
+  type TestExecution,
   type TestExecutionStep,
   testExecutionSteps,
   testExecutions,
@@ -53,6 +54,8 @@ export const recordStepsInput = z.strictObject({
       (steps) => new Set(steps.map((s) => s.stepNumber)).size === steps.length,
       "each stepNumber may appear only once per call",
     ),
+  /** false: answer only the summary (`steps` is empty), as the recorder does. */
+  returnSteps: z.boolean().default(true),
 });
 
 export const listStepsInput = z.strictObject({ executionId: id });
@@ -121,24 +124,10 @@ export async function updateExecutionSummary(
   return row;
 }
 
-async function currentSummary(tx: Database, executionId: number): Promise<ExecutionSummary> {
-  const [row] = await tx
-    .select(summaryColumns)
-    .from(testExecutions)
-    .where(eq(testExecutions.id, executionId));
-  if (!row) throw new NotFoundError("Execution", executionId);
-  return row;
-}
-
 type StepInput = z.output<typeof stepInput>;
 
-/**
- * Inserts steps, skipping step numbers already stored. The rows travel as one JSON parameter
- * (json_to_recordset) rather than 17 bind parameters a row: for a 500-step batch that is one
- * value to encode instead of 8,500, and the statement text stays the same whatever the count.
- */
-async function insertSteps(tx: Database, executionId: number, steps: StepInput[]) {
-  const rows = steps.map((step) => ({
+function stepRows(steps: StepInput[]) {
+  return steps.map((step) => ({
     step_number: step.stepNumber,
     step_description: step.stepDescription,
     expected_result: step.expectedResult ?? null,
@@ -154,21 +143,109 @@ async function insertSteps(tx: Database, executionId: number, steps: StepInput[]
     retry_count: step.retryCount ?? 0,
     is_critical: step.isCritical ?? false,
   }));
-  await tx.execute(sql`
-    insert into test_execution_steps (execution_id, step_number, step_description, expected_result,
-      result, actual_result, error_message, started_at, completed_at, duration_seconds,
-      screenshot_path, screenshot_before, screenshot_after, retry_count, is_critical)
-    select ${executionId}::int, r.* from json_to_recordset(${JSON.stringify(rows)}::json) as r(
-      step_number int, step_description text, expected_result text, result execution_result,
-      actual_result text, error_message text, started_at timestamptz, completed_at timestamptz,
-      duration_seconds float8, screenshot_path varchar(500), screenshot_before varchar(500),
-      screenshot_after varchar(500), retry_count int, is_critical boolean)
-    on conflict (execution_id, step_number) do nothing`);
+}
+
+interface StoredSummaryRow {
+  id: number;
+  status: ExecutionSummary["status"];
+  result: ExecutionSummary["result"];
+  total_steps: number;
+  passed_steps: number;
+  failed_steps: number;
+  skipped_steps: number;
+}
+
+/**
+ * Stores the steps not stored yet and, in the same statement, recomputes the execution's summary,
+ * moves a pending execution to running and notifies live subscribers: one round trip instead of
+ * one a step. Call it after lockExecution, so no other writer adds steps in between. The
+ * statement's scan of stored steps does not see its own inserts (one snapshot), so the counts add
+ * the inserted rows to the stored ones. The rows travel as one JSON parameter (json_to_recordset)
+ * rather than 14 bind parameters a row. Answers undefined when nothing changed.
+ */
+async function storeSteps(
+  tx: Database,
+  execution: TestExecution,
+  steps: StepInput[],
+): Promise<ExecutionSummary | undefined> {
+  const [row] = await queryRows<StoredSummaryRow>(
+    tx,
+    sql`
+    with inserted as (
+      insert into test_execution_steps (execution_id, step_number, step_description, expected_result,
+        result, actual_result, error_message, started_at, completed_at, duration_seconds,
+        screenshot_path, screenshot_before, screenshot_after, retry_count, is_critical)
+      select ${execution.id}::int, r.* from json_to_recordset(${JSON.stringify(stepRows(steps))}::json) as r(
+        step_number int, step_description text, expected_result text, result execution_result,
+        actual_result text, error_message text, started_at timestamptz, completed_at timestamptz,
+        duration_seconds float8, screenshot_path varchar(500), screenshot_before varchar(500),
+        screenshot_after varchar(500), retry_count int, is_critical boolean)
+      on conflict (execution_id, step_number) do nothing
+      returning result),
+    counts as (
+      select count(*)::int as total,
+        count(*) filter (where s.result = 'pass')::int as passed,
+        count(*) filter (where s.result = 'fail')::int as failed,
+        count(*) filter (where s.result = 'error')::int as errored,
+        count(*) filter (where s.result = 'skip')::int as skipped,
+        (select count(*)::int from inserted) as inserted
+      from (select result from inserted
+            union all
+            select result from test_execution_steps where execution_id = ${execution.id}::int) s)
+    update test_executions e set
+      total_steps = c.total,
+      passed_steps = c.passed,
+      failed_steps = c.failed + c.errored,
+      skipped_steps = c.skipped,
+      result = case
+        when c.inserted = 0 then e.result
+        when c.failed > 0 then 'fail'::execution_result
+        when c.errored > 0 then 'error'::execution_result
+        when c.skipped = c.total then 'skip'::execution_result
+        else 'pass'::execution_result end,
+      status = case when e.status = 'pending' then 'running'::execution_status else e.status end,
+      started_at = case when e.status = 'pending' then coalesce(e.started_at, now()) else e.started_at end,
+      updated_at = case when c.inserted > 0 then now() else e.updated_at end
+    from counts c
+    where e.id = ${execution.id}::int and (c.inserted > 0 or e.status = 'pending')
+    returning e.id, e.status, e.result, e.total_steps, e.passed_steps, e.failed_steps,
+      e.skipped_steps, pg_notify(${STEPS_CHANNEL}, e.id::text)`,
+  );
+  if (!row) return undefined;
+  return {
+    id: row.id,
+    status: row.status,
+    result: row.result,
+    totalSteps: row.total_steps,
+    passedSteps: row.passed_steps,
+    failedSteps: row.failed_steps,
+    skippedSteps: row.skipped_steps,
+  };
+}
+
+/** Whether any of these step numbers is not stored yet. */
+async function hasNewSteps(tx: Database, executionId: number, numbers: number[]) {
+  const [row] = await tx
+    .select({ stored: sql<number>`count(*)::int` })
+    .from(testExecutionSteps)
+    .where(
+      and(
+        eq(testExecutionSteps.executionId, executionId),
+        inArray(testExecutionSteps.stepNumber, numbers),
+      ),
+    );
+  return (row?.stored ?? 0) < numbers.length;
+}
+
+function summaryOf(execution: TestExecution): ExecutionSummary {
+  const { id, status, result, totalSteps, passedSteps, failedSteps, skippedSteps } = execution;
+  return { id, status, result, totalSteps, passedSteps, failedSteps, skippedSteps };
 }
 
 /**
  * Stores steps of an execution. A step number already stored is left as it is, so a retried
- * upload changes nothing. The first step moves a pending execution to running.
+ * upload changes nothing (not even a result the runner set). The first step moves a pending
+ * execution to running. With `returnSteps: false` the answer carries only the summary.
  */
 export async function recordSteps(
   db: Database,
@@ -179,48 +256,29 @@ export async function recordSteps(
   const numbers = input.steps.map((step) => step.stepNumber);
   return db.transaction(async (tx) => {
     const execution = await lockExecution(tx, actor, input.executionId);
-    const [existing] = await tx
-      .select({
-        total: sql<number>`count(*)::int`,
-        matching: sql<number>`count(*) filter (where ${inArray(testExecutionSteps.stepNumber, numbers)})::int`,
-      })
-      .from(testExecutionSteps)
-      .where(eq(testExecutionSteps.executionId, execution.id));
-    const alreadyStored = existing?.matching ?? 0;
-    const newCount = numbers.length - alreadyStored;
-    if (newCount > 0 && isTerminal(execution.status)) {
+    if (isTerminal(execution.status) && (await hasNewSteps(tx, execution.id, numbers))) {
       throw new ConflictError(
         `execution ${execution.id} is already ${execution.status}; no new steps can be added`,
       );
     }
-    if ((existing?.total ?? 0) + newCount > LIMITS.stepsPerExecution) {
+    const summary = (await storeSteps(tx, execution, input.steps)) ?? summaryOf(execution);
+    if (summary.totalSteps > LIMITS.stepsPerExecution) {
       throw new InvalidInputError(
         `an execution can hold at most ${LIMITS.stepsPerExecution} steps`,
       );
     }
-    if (newCount > 0) await insertSteps(tx, execution.id, input.steps);
-    if (execution.status === "pending") {
-      await tx
-        .update(testExecutions)
-        .set({ status: "running", startedAt: execution.startedAt ?? new Date() })
-        .where(eq(testExecutions.id, execution.id));
-    }
-    // A retry that stores no new step changes nothing, not even a result the runner set.
-    const summary =
-      newCount > 0
-        ? await updateExecutionSummary(tx, execution.id)
-        : await currentSummary(tx, execution.id);
-    await notifyStepsRecorded(tx, execution.id);
-    const steps = await tx
-      .select()
-      .from(testExecutionSteps)
-      .where(
-        and(
-          eq(testExecutionSteps.executionId, execution.id),
-          inArray(testExecutionSteps.stepNumber, numbers),
-        ),
-      )
-      .orderBy(asc(testExecutionSteps.stepNumber));
+    const steps = input.returnSteps
+      ? await tx
+          .select()
+          .from(testExecutionSteps)
+          .where(
+            and(
+              eq(testExecutionSteps.executionId, execution.id),
+              inArray(testExecutionSteps.stepNumber, numbers),
+            ),
+          )
+          .orderBy(asc(testExecutionSteps.stepNumber))
+      : [];
     return { steps, summary };
   });
 }

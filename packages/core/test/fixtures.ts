@@ -16,7 +16,12 @@ import type { SQL } from "drizzle-orm";
 import postgres from "postgres";
 import type { z } from "zod";
 import type { Actor } from "../src/actor";
-import { type DatabaseHandle, migrationsFolder, openDatabase } from "../src/db";
+import {
+  type DatabaseHandle,
+  migrationsFolder,
+  openDatabase,
+  queryRows as rowsOf,
+} from "../src/db";
 import { startExecution, type startExecutionInput } from "../src/executions";
 import { hashPassword } from "../src/passwords";
 import { type TestExecution, testExecutions, type UserRole, users } from "../src/schema";
@@ -181,9 +186,8 @@ export async function createExecutionScenario(
 }
 
 /** Rows of a raw SQL query on either engine (PGlite answers `{ rows }`, postgres-js an array). */
-export async function queryRows<T>(handle: Pick<DatabaseHandle, "db">, query: SQL): Promise<T[]> {
-  const result: unknown = await handle.db.execute(query);
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+export function queryRows<T>(handle: Pick<DatabaseHandle, "db">, query: SQL): Promise<T[]> {
+  return rowsOf<T>(handle.db, query);
 }
 
 /** The error a promise rejects with; fails the test when it resolves instead. */

@@ -114,6 +114,29 @@ describe("recordSteps", () => {
     });
   });
 
+  it("answers only the summary with returnSteps: false, storing the steps all the same", async () => {
+    const { actor, executionId } = await createExecutionScenario(h);
+    const recorded = await recordSteps(h.db, actor, {
+      executionId,
+      steps: [step(1), step(2, "fail")],
+      returnSteps: false,
+    });
+    expect(recorded.steps).toEqual([]);
+    expect(recorded.summary).toEqual({
+      id: executionId,
+      status: "running",
+      result: "fail",
+      totalSteps: 2,
+      passedSteps: 1,
+      failedSteps: 1,
+      skippedSteps: 0,
+    });
+    expect((await storedSteps(executionId)).map((s) => [s.stepNumber, s.result])).toEqual([
+      [1, "pass"],
+      [2, "fail"],
+    ]);
+  });
+
   it("moves a pending execution to running and stamps startedAt", async () => {
     const { actor, executionId } = await createExecutionScenario(h);
     expect((await executionRow(executionId))?.status).toBe("pending");

@@ -533,6 +533,7 @@ export type AppRouter = TRPCBuiltRouter<
                 retryCount?: undefined | number;
                 isCritical?: boolean | undefined;
               }>;
+          returnSteps?: boolean | undefined;
         };
         output: {
           steps: Array<{

@@ -2,10 +2,14 @@ import { createTestTrackClient, errorCode, type RouterOutputs } from "@testtrack
 import { type DependencyList, useCallback, useEffect, useState } from "react";
 import { clearSession, currentSession } from "./session";
 
-/** The SDK, talking to the server that served this page, as the signed-in user. */
+/**
+ * The SDK, talking to the server that served this page, as the signed-in user. Batched: a page
+ * asks several things at once (statistics and three list pages) in one request.
+ */
 export const client = createTestTrackClient({
   url: `${window.location.origin}/trpc`,
   token: () => currentSession()?.token,
+  batch: true,
 });
 
 export type ExecutionListItem = RouterOutputs["execution"]["list"]["items"][number];

@@ -55,9 +55,29 @@ export const testExecutions = pgTable(
     index("test_executions_status_idx").on(t.status),
     index("test_executions_result_idx").on(t.result),
     index("test_executions_created_at_idx").on(t.createdAt),
-    // Composite indexes for the newest-first lists and per-owner statistics.
-    index("test_executions_user_created_idx").on(t.userId, t.createdAt.desc(), t.id.desc()),
-    index("test_executions_case_created_idx").on(t.testCaseId, t.createdAt.desc(), t.id.desc()),
+    // Newest-first lists (per owner, admin-wide, per test case) and per-owner statistics,
+    // scanned backward: ascending keys read backward give ORDER BY created_at DESC, id DESC
+    // exactly (a DESC NULLS LAST index does not match it, so the planner would sort instead).
+    // The filter columns trail as keys, so a filtered page is checked in the index and only the
+    // rows shown are read from the table, however many the filters pass over.
+    index("test_executions_user_list_idx").on(
+      t.userId,
+      t.createdAt,
+      t.id,
+      t.status,
+      t.result,
+      t.browser,
+      t.environment,
+    ),
+    index("test_executions_list_idx").on(
+      t.createdAt,
+      t.id,
+      t.status,
+      t.result,
+      t.browser,
+      t.environment,
+    ),
+    index("test_executions_case_list_idx").on(t.testCaseId, t.createdAt, t.id),
     index("test_executions_status_running_idx").on(t.status, t.updatedAt),
     uniqueIndex("test_executions_user_idempotency_key").on(t.userId, t.idempotencyKey),
   ],

@@ -13,7 +13,7 @@ import { createTestTrackClient, recordExecution } from "@testtrack/client";
 import { type DatabaseHandle, encodeCursor, openDatabase } from "@testtrack/core";
 import { sql } from "drizzle-orm";
 import postgres from "postgres";
-import { latency, once, pool } from "./measure";
+import { compare, latency, once, pool } from "./measure";
 import { BENCH_USERS, execute, seedExecutions, seedOwners } from "./seed";
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -265,13 +265,13 @@ async function measureLists(
 ) {
   const filter = { status: "completed" as const, browser: "chromium" };
   const runs = quick ? 20 : 50;
-  const first = await latency(runs, () =>
-    clients.member.execution.list.query({ ...filter, limit: 50 }),
-  );
   const handWritten = sql`select e.*, t.title from test_executions e join test_cases t on t.id = e.test_case_id
     where e.user_id = ${memberId} and e.status = 'completed' and e.browser = 'chromium'
     order by e.created_at desc, e.id desc limit 50`;
-  const firstSql = await latency(runs, () => execute(database, handWritten));
+  const { first, firstSql } = await compare(runs, {
+    first: () => clients.member.execution.list.query({ ...filter, limit: 50 }),
+    firstSql: () => execute(database, handWritten),
+  });
   record({
     group: "lists",
     name: "execution.list first page, member, 2 filters (p50)",
@@ -447,11 +447,12 @@ async function measurePerCall(
     triggeredBy: "ci_cd" as const,
   };
   const runs = quick ? 100 : 300;
-  const api = await latency(runs, () => clients.member.execution.start.mutate(input), 10);
+  const viaSdk = () => clients.member.execution.start.mutate(input);
   if (!database.url) {
     notes.push(
       "Per-call baseline skipped on PGlite: the bare handler needs its own process and database connection.",
     );
+    const api = await latency(runs, viaSdk, 10);
     record({
       group: "per-call",
       name: "execution.start via SDK + HTTP (p50)",
@@ -470,9 +471,13 @@ async function measurePerCall(
     throw new Error("the bare baseline server did not start");
   });
   const bareUrl = `http://127.0.0.1:${port}/`;
-  const base = await latency(
+  const { api, base } = await compare(
     runs,
-    () => fetch(bareUrl, { method: "POST", body: JSON.stringify(input) }).then((r) => r.json()),
+    {
+      api: viaSdk,
+      base: () =>
+        fetch(bareUrl, { method: "POST", body: JSON.stringify(input) }).then((r) => r.json()),
+    },
     10,
   );
   await stop(bare);

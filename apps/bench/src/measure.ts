@@ -15,26 +15,47 @@ function percentile(sorted: number[], p: number): number {
 
 const round = (ms: number) => Math.round(ms * 1000) / 1000;
 
-/** Runs `fn` `runs` times one after another (after `warmup` unmeasured runs); milliseconds. */
-export async function latency(
-  runs: number,
-  fn: (i: number) => Promise<unknown>,
-  warmup = 3,
-): Promise<Latency> {
-  for (let i = 0; i < warmup; i++) await fn(-1 - i);
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const started = performance.now();
-    await fn(i);
-    times.push(performance.now() - started);
-  }
+function summarise(times: number[]): Latency {
   times.sort((a, b) => a - b);
   return {
     p50: round(percentile(times, 50)),
     p99: round(percentile(times, 99)),
     mean: round(times.reduce((a, b) => a + b, 0) / times.length),
-    runs,
+    runs: times.length,
   };
+}
+
+/** Runs `fn` `runs` times one after another (after `warmup` unmeasured runs); milliseconds. */
+export function latency(
+  runs: number,
+  fn: (i: number) => Promise<unknown>,
+  warmup = 3,
+): Promise<Latency> {
+  return compare(runs, { only: fn }, warmup).then((latencies) => latencies.only);
+}
+
+/**
+ * Latencies of several ways of doing the same thing, taking turns call by call, so whatever
+ * else the machine does at the time (autovacuum, a checkpoint) weighs on each of them alike.
+ */
+export async function compare<K extends string>(
+  runs: number,
+  fns: Record<K, (i: number) => Promise<unknown>>,
+  warmup = 3,
+): Promise<Record<K, Latency>> {
+  const entries = Object.entries(fns) as [K, (i: number) => Promise<unknown>][];
+  for (let i = 0; i < warmup; i++) for (const [, fn] of entries) await fn(-1 - i);
+  const times = new Map<K, number[]>(entries.map(([key]) => [key, []]));
+  for (let i = 0; i < runs; i++) {
+    for (const [key, fn] of entries) {
+      const started = performance.now();
+      await fn(i);
+      times.get(key)?.push(performance.now() - started);
+    }
+  }
+  return Object.fromEntries(
+    entries.map(([key]) => [key, summarise(times.get(key) ?? [])]),
+  ) as Record<K, Latency>;
 }
 
 /** Wall time of one run of `fn`, in milliseconds. */

@@ -141,10 +141,7 @@ describe("execution list indexes", () => {
       await tx.execute(sql`set local enable_seqscan = off`);
       await tx.execute(sql`set local enable_sort = off`);
       await tx.execute(sql`set local enable_bitmapscan = off`);
-      const rows = await queryRows<{ "QUERY PLAN": string }>(
-        { db: tx },
-        sql`explain ${query}`,
-      );
+      const rows = await queryRows<{ "QUERY PLAN": string }>({ db: tx }, sql`explain ${query}`);
       return rows.map((row) => row["QUERY PLAN"]).join("\n");
     });
   }
@@ -175,7 +172,9 @@ describe("execution list indexes", () => {
       sql`select id from test_executions where user_id = 1 and status = 'completed' and browser = 'chromium'
         order by created_at desc, id desc limit 50`,
     );
-    expect(plan).toMatch(/Index Cond: \(\(user_id = 1\) AND \(status = 'completed'.*browser.*chromium/);
+    expect(plan).toMatch(
+      /Index Cond: \(\(user_id = 1\) AND \(status = 'completed'.*browser.*chromium/,
+    );
     expect(plan).not.toMatch(/Filter:/);
   });
 });

@@ -42,9 +42,13 @@ export function closingTally(run: VerifyRun): { passed: number; failed: number }
   return match ? { passed: Number(match[1]), failed: Number(match[2]) } : undefined;
 }
 
-/** One tRPC request as it reaches the proxy: `procedures` lists the batched procedure paths. */
+/**
+ * One tRPC request as it reaches the proxy: `procedures` lists its procedure paths (several when
+ * the client batches), `batch` says whether it uses the batch format (`?batch=1`).
+ */
 export interface ProxiedCall {
   procedures: string[];
+  batch: boolean;
   authorization: string | undefined;
   body: string;
 }
@@ -96,6 +100,7 @@ async function proxyRequest(
   const path = req.url ?? "/";
   const call: ProxiedCall = {
     procedures: procedurePaths(path),
+    batch: new URL(path, "http://proxy").searchParams.get("batch") === "1",
     authorization: req.headers.authorization,
     body,
   };
@@ -121,14 +126,23 @@ function procedurePaths(url: string): string[] {
   return decodeURIComponent(pathname.slice("/trpc/".length)).split(",");
 }
 
-/** The first input of a batched tRPC mutation body (`{"0": input}`). */
+/** The (first) input of a tRPC mutation body: the body itself, or `{"0": input}` batched. */
 export function firstInput(call: ProxiedCall): unknown {
-  return (JSON.parse(call.body) as Record<string, unknown>)["0"];
+  const body = JSON.parse(call.body) as unknown;
+  return call.batch ? (body as Record<string, unknown>)["0"] : body;
 }
 
-/** A batched tRPC success answer with one result. */
-export function successAnswer(data: unknown): ProxiedAnswer {
-  return { status: 200, body: JSON.stringify([{ result: { data } }]) };
+/** A tRPC success answer to `call` carrying `data`, in the call's format. */
+export function successAnswer(call: ProxiedCall, data: unknown): ProxiedAnswer {
+  const result = { result: { data } };
+  return { status: 200, body: JSON.stringify(call.batch ? [result] : result) };
+}
+
+/** The data of the (first) result in an answer to `call`. */
+export function answerData<T>(call: ProxiedCall, answer: ProxiedAnswer): T {
+  const body = JSON.parse(answer.body) as unknown;
+  const first = (call.batch ? (body as unknown[])[0] : body) as { result: { data: T } };
+  return first.result.data;
 }
 
 export interface TemporaryDatabase {

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalServer, startLocalServer } from "../src/server";
 import {
+  answerData,
   type Breakage,
   type BreakingProxy,
   closingTally,
@@ -82,7 +83,7 @@ describe("breaking a scenario's server behaviour makes verify fail and name the 
     const run = await verifyThrough(async (call, forward) => {
       if (call.procedures.join() !== "execution.delete") return forward();
       const { id } = firstInput(call) as { id: number };
-      return successAnswer({ id });
+      return successAnswer(call, { id });
     });
     expect(run.lines.join("\n")).toMatch(/^\[OK\] Execution \d+ deleted successfully$/m);
     expectCheckFailed(run, "deletion verified");
@@ -96,8 +97,7 @@ describe("breaking a scenario's server behaviour makes verify fail and name the 
       if (procedure === "execution.get" && asMember) return forward(adminAuthorization);
       const answer = await forward();
       if (procedure === "auth.login" && !adminAuthorization) {
-        const [login] = JSON.parse(answer.body) as [{ result: { data: { token: string } } }];
-        adminAuthorization = `Bearer ${login.result.data.token}`;
+        adminAuthorization = `Bearer ${answerData<{ token: string }>(call, answer).token}`;
       }
       return answer;
     });

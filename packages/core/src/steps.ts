@@ -6,10 +6,9 @@ import { ConflictError, InvalidInputError, NotFoundError } from "./errors";
 import { type ExecutionSummary, lockExecution } from "./executions";
 import { isTerminal } from "./lifecycle";
 import { id, isoDateTime, LIMITS } from "./limits";
-import { notifyStepsRecorded, STEPS_CHANNEL } from "./live";
+import { notifyStepsRecorded } from "./live";
 import {
   EXECUTION_RESULTS,
-  type TestExecution,
   type TestExecutionStep,
   testExecutionSteps,
   testExecutions,
@@ -155,91 +154,15 @@ interface StoredSummaryRow {
   skipped_steps: number;
 }
 
-/**
- * Stores the steps not stored yet and, in the same statement, recomputes the execution's summary,
- * moves a pending execution to running and notifies live subscribers: one round trip instead of
- * one a step. Call it after lockExecution, so no other writer adds steps in between. The
- * statement's scan of stored steps does not see its own inserts (one snapshot), so the counts add
- * the inserted rows to the stored ones. The rows travel as one JSON parameter (json_to_recordset)
- * rather than 14 bind parameters a row. Answers undefined when nothing changed.
- */
-async function storeSteps(
-  tx: Database,
-  execution: TestExecution,
-  steps: StepInput[],
-): Promise<ExecutionSummary | undefined> {
-  const [row] = await queryRows<StoredSummaryRow>(
-    tx,
-    sql`
-    with inserted as (
-      insert into test_execution_steps (execution_id, step_number, step_description, expected_result,
-        result, actual_result, error_message, started_at, completed_at, duration_seconds,
-        screenshot_path, screenshot_before, screenshot_after, retry_count, is_critical)
-      select ${execution.id}::int, r.* from json_to_recordset(${JSON.stringify(stepRows(steps))}::json) as r(
-        step_number int, step_description text, expected_result text, result execution_result,
-        actual_result text, error_message text, started_at timestamptz, completed_at timestamptz,
-        duration_seconds float8, screenshot_path varchar(500), screenshot_before varchar(500),
-        screenshot_after varchar(500), retry_count int, is_critical boolean)
-      on conflict (execution_id, step_number) do nothing
-      returning result),
-    counts as (
-      select count(*)::int as total,
-        count(*) filter (where s.result = 'pass')::int as passed,
-        count(*) filter (where s.result = 'fail')::int as failed,
-        count(*) filter (where s.result = 'error')::int as errored,
-        count(*) filter (where s.result = 'skip')::int as skipped,
-        (select count(*)::int from inserted) as inserted
-      from (select result from inserted
-            union all
-            select result from test_execution_steps where execution_id = ${execution.id}::int) s)
-    update test_executions e set
-      total_steps = c.total,
-      passed_steps = c.passed,
-      failed_steps = c.failed + c.errored,
-      skipped_steps = c.skipped,
-      result = case
-        when c.inserted = 0 then e.result
-        when c.failed > 0 then 'fail'::execution_result
-        when c.errored > 0 then 'error'::execution_result
-        when c.skipped = c.total then 'skip'::execution_result
-        else 'pass'::execution_result end,
-      status = case when e.status = 'pending' then 'running'::execution_status else e.status end,
-      started_at = case when e.status = 'pending' then coalesce(e.started_at, now()) else e.started_at end,
-      updated_at = case when c.inserted > 0 then now() else e.updated_at end
-    from counts c
-    where e.id = ${execution.id}::int and (c.inserted > 0 or e.status = 'pending')
-    returning e.id, e.status, e.result, e.total_steps, e.passed_steps, e.failed_steps,
-      e.skipped_steps, pg_notify(${STEPS_CHANNEL}, e.id::text)`,
-  );
-  if (!row) return undefined;
-  return {
-    id: row.id,
-    status: row.status,
-    result: row.result,
-    totalSteps: row.total_steps,
-    passedSteps: row.passed_steps,
-    failedSteps: row.failed_steps,
-    skippedSteps: row.skipped_steps,
-  };
-}
-
-/** Whether any of these step numbers is not stored yet. */
-async function hasNewSteps(tx: Database, executionId: number, numbers: number[]) {
-  const [row] = await tx
-    .select({ stored: sql<number>`count(*)::int` })
-    .from(testExecutionSteps)
-    .where(
-      and(
-        eq(testExecutionSteps.executionId, executionId),
-        inArray(testExecutionSteps.stepNumber, numbers),
-      ),
-    );
-  return (row?.stored ?? 0) < numbers.length;
-}
-
-function summaryOf(execution: TestExecution): ExecutionSummary {
-  const { id, status, result, totalSteps, passedSteps, failedSteps, skippedSteps } = execution;
-  return { id, status, result, totalSteps, passedSteps, failedSteps, skippedSteps };
+/** The SQLSTATE codes testtrack_record_steps raises (migration 0008), as domain errors. */
+function recordStepsError(error: unknown, executionId: number): unknown {
+  for (let cause = error; cause instanceof Error; cause = cause.cause) {
+    const code = (cause as { code?: unknown }).code;
+    if (code === "TT404") return new NotFoundError("Execution", executionId);
+    if (code === "TT409") return new ConflictError(cause.message);
+    if (code === "TT422") return new InvalidInputError(cause.message);
+  }
+  return error;
 }
 
 /**
@@ -253,34 +176,42 @@ export async function recordSteps(
   raw: z.input<typeof recordStepsInput>,
 ): Promise<RecordStepsResult> {
   const input = recordStepsInput.parse(raw);
-  const numbers = input.steps.map((step) => step.stepNumber);
-  return db.transaction(async (tx) => {
-    const execution = await lockExecution(tx, actor, input.executionId);
-    if (isTerminal(execution.status) && (await hasNewSteps(tx, execution.id, numbers))) {
-      throw new ConflictError(
-        `execution ${execution.id} is already ${execution.status}; no new steps can be added`,
-      );
-    }
-    const summary = (await storeSteps(tx, execution, input.steps)) ?? summaryOf(execution);
-    if (summary.totalSteps > LIMITS.stepsPerExecution) {
-      throw new InvalidInputError(
-        `an execution can hold at most ${LIMITS.stepsPerExecution} steps`,
-      );
-    }
-    const steps = input.returnSteps
-      ? await tx
-          .select()
-          .from(testExecutionSteps)
-          .where(
-            and(
-              eq(testExecutionSteps.executionId, execution.id),
-              inArray(testExecutionSteps.stepNumber, numbers),
-            ),
-          )
-          .orderBy(asc(testExecutionSteps.stepNumber))
-      : [];
-    return { steps, summary };
+  const ownerId = actor.role === "admin" ? null : actor.id;
+  // One statement (migration 0008): lock, lifecycle check, insert, summary, notify and limit,
+  // in its own transaction: one round trip instead of five.
+  const [row] = await queryRows<StoredSummaryRow>(
+    db,
+    sql`select * from testtrack_record_steps(${input.executionId}::int, ${ownerId}::int,
+      ${JSON.stringify(stepRows(input.steps))}::json, ${LIMITS.stepsPerExecution}::int)`,
+  ).catch((error: unknown) => {
+    throw recordStepsError(error, input.executionId);
   });
+  if (!row) throw new NotFoundError("Execution", input.executionId);
+  const summary: ExecutionSummary = {
+    id: row.id,
+    status: row.status,
+    result: row.result,
+    totalSteps: row.total_steps,
+    passedSteps: row.passed_steps,
+    failedSteps: row.failed_steps,
+    skippedSteps: row.skipped_steps,
+  };
+  const steps = input.returnSteps
+    ? await db
+        .select()
+        .from(testExecutionSteps)
+        .where(
+          and(
+            eq(testExecutionSteps.executionId, input.executionId),
+            inArray(
+              testExecutionSteps.stepNumber,
+              input.steps.map((step) => step.stepNumber),
+            ),
+          ),
+        )
+        .orderBy(asc(testExecutionSteps.stepNumber))
+    : [];
+  return { steps, summary };
 }
 
 export async function listSteps(

@@ -122,6 +122,7 @@ export class ExecutionRun {
   private nextStepNumber = 1;
   private uploads: Promise<void> = Promise.resolve();
   private lastUploadError: unknown;
+  private draining = false;
 
   constructor(
     private readonly client: TestTrackClient,
@@ -145,7 +146,10 @@ export class ExecutionRun {
       stepNumber,
       ...(durationSeconds !== undefined ? { durationSeconds } : {}),
     });
-    if (this.pending.length >= this.batchSize) {
+    // One background upload at a time drains the buffer, full batches first; while it runs,
+    // new steps join the buffer instead of queueing another upload each.
+    if (this.pending.length >= this.batchSize && !this.draining) {
+      this.draining = true;
       this.flush().catch((error: unknown) => {
         this.lastUploadError = error;
       });
@@ -168,6 +172,14 @@ export class ExecutionRun {
   }
 
   private async uploadPending(): Promise<void> {
+    try {
+      await this.uploadBatches();
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async uploadBatches(): Promise<void> {
     while (this.pending.length > 0) {
       const batch = this.pending.slice(0, this.batchSize);
       // The stored steps would only echo the batch back: the summary is enough here.

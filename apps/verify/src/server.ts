@@ -1,10 +1,11 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const SERVER_DIR = join(repoRoot, "apps/server");
@@ -42,7 +43,7 @@ export interface LocalServerOptions {
 }
 
 /**
- * Starts the server as `pnpm start` does (`node --import tsx src/main.ts` in apps/server: one
+ * Starts the server as `pnpm start` does (bundles it, then `node dist/main.js` in apps/server: one
  * process, so SIGTERM reaches it directly) as a child process on a free port with a fresh data folder
  * and a generated admin, and resolves once GET /healthz answers 200.
  */
@@ -50,7 +51,8 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   const port = await freePort();
   const dataDir = await mkdtemp(join(tmpdir(), "testtrack-verify-"));
   const admin = generateAdmin();
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  await buildServer();
+  const child = spawn(process.execPath, ["--enable-source-maps", "dist/main.js"], {
     cwd: SERVER_DIR,
     env: serverEnvironment({ port, dataDir, admin, databaseUrl: options.databaseUrl }),
     stdio: ["ignore", "pipe", "pipe"],
@@ -70,6 +72,11 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     throw new Error(`the server did not start: ${reason}\n${recentOutput()}`);
   }
   return { url, admin, dataDir, stop, recentOutput };
+}
+
+/** Bundles apps/server into dist/main.js, as `pnpm start` does first. */
+async function buildServer() {
+  await promisify(execFile)(process.execPath, ["scripts/build.mjs"], { cwd: SERVER_DIR });
 }
 
 function generateAdmin(): AdminCredentials {

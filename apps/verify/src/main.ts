@@ -17,7 +17,7 @@ Options:
   --url URL          check an existing deployment instead (e.g. https://testtrack.example.com);
                      everything verify creates there is removed at the end
   --email EMAIL      an admin account to sign in with (with --password)
-  --password PASS
+  --password PASS    (write --password=PASS when PASS starts with "-")
   --token TOKEN      or an admin's API token instead of email and password
   -h, --help         show this help`;
 

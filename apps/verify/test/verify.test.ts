@@ -76,7 +76,7 @@ describe("breaking a scenario's server behaviour makes verify fail and name the 
     await proxy?.close();
     proxy = await startBreakingProxy(server.url, breakage);
     const { email, password } = server.admin;
-    return runVerify(["--url", proxy.url, "--email", email, "--password", password]);
+    return runVerify(["--url", proxy.url, `--email=${email}`, `--password=${password}`]);
   }
 
   it("fails 'deletion verified' when execution.delete answers but deletes nothing", async () => {
@@ -125,7 +125,12 @@ describe.runIf(postgresUrl)("pnpm verify --url against a server on PostgreSQL", 
 
   it("passes every check and removes what it created", async () => {
     const { email, password } = server.admin;
-    const run = await runVerify(["--url", server.url, "--email", email, "--password", password]);
+    const run = await runVerify([
+      "--url",
+      server.url,
+      `--email=${email}`,
+      `--password=${password}`,
+    ]);
     expectEveryCheckPassed(run);
     expectSeedScenarios(run);
     expect(await database.countRows("test_cases")).toBe(0);

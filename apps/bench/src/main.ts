@@ -10,7 +10,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createTestTrackClient, recordExecution } from "@testtrack/client";
-import { type DatabaseHandle, encodeCursor, openDatabase } from "@testtrack/core";
+import { type DatabaseHandle, encodeCursor, LIMITS, openDatabase } from "@testtrack/core";
 import { sql } from "drizzle-orm";
 import postgres from "postgres";
 import { compare, latency, once, pool } from "./measure";
@@ -136,8 +136,8 @@ async function waitForUrl(url: string, child?: ChildProcess) {
   throw new Error(`${url} did not answer`);
 }
 
-async function spawnNode(script: string[], cwd: string, env: NodeJS.ProcessEnv, readyUrl: string) {
-  const child = spawn(process.execPath, ["--import", "tsx", ...script], {
+async function spawnNode(args: string[], cwd: string, env: NodeJS.ProcessEnv, readyUrl: string) {
+  const child = spawn(process.execPath, args, {
     cwd,
     env: { ...process.env, ...env },
     stdio: ["ignore", "ignore", "inherit"],
@@ -184,8 +184,9 @@ async function startTarget(database: { handle: DatabaseHandle; url?: string }): 
   }
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  // As `pnpm start` runs it: the bundle prebench built (apps/server/dist/main.js), plain node.
   const child = await spawnNode(
-    ["src/main.ts"],
+    ["--enable-source-maps", "dist/main.js"],
     join(repoRoot, "apps/server"),
     {
       DATABASE_URL: database.url,
@@ -463,7 +464,7 @@ async function measurePerCall(
   }
   const port = await freePort();
   const bare = await spawnNode(
-    [join(repoRoot, "apps/bench/src/bareServer.ts")],
+    ["--import", "tsx", join(repoRoot, "apps/bench/src/bareServer.ts")],
     join(repoRoot, "apps/bench"),
     { DATABASE_URL: database.url, PORT: String(port), BENCH_USER_ID: String(memberId) },
     `http://127.0.0.1:${port}/`,
@@ -515,7 +516,8 @@ async function measureIngest(
   const stepsPerRun = Math.min(5_000, ingestSteps);
   const runs = Math.max(1, Math.round(ingestSteps / stepsPerRun));
   const total = runs * stepsPerRun;
-  const batchSize = 200;
+  // The most steps one step.record call takes; the baseline inserts batches of the same size.
+  const batchSize = LIMITS.stepsPerCall;
   const concurrency = 4;
   const rssBefore = target.rssMb();
   const sdkMs = await once(() =>

@@ -74,9 +74,12 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   return { url, admin, dataDir, stop, recentOutput };
 }
 
-/** Bundles apps/server into dist/main.js, as `pnpm start` does first. */
-async function buildServer() {
-  await promisify(execFile)(process.execPath, ["scripts/build.mjs"], { cwd: SERVER_DIR });
+let built: Promise<unknown> | undefined;
+
+/** Bundles apps/server into dist/main.js, as `pnpm start` does first: once per process. */
+function buildServer() {
+  built ??= promisify(execFile)(process.execPath, ["scripts/build.mjs"], { cwd: SERVER_DIR });
+  return built;
 }
 
 function generateAdmin(): AdminCredentials {

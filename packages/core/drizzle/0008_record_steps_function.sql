@@ -10,32 +10,34 @@
 --   TT409 the execution is finished and the call holds a step number not stored yet
 --   TT422 the execution would hold more than p_max_steps steps
 CREATE OR REPLACE FUNCTION testtrack_record_steps(
-  p_execution_id int, p_owner_id int, p_steps json, p_max_steps int
+  p_execution_id int, p_owner_id int, p_steps json, p_max_steps int, p_channel text
 ) RETURNS TABLE (
   id int, status execution_status, result execution_result, total_steps int,
   passed_steps int, failed_steps int, skipped_steps int
 ) LANGUAGE plpgsql AS $fn$
 #variable_conflict use_column
 DECLARE
-  v_status execution_status;
+  changed record;
 BEGIN
-  SELECT e.status INTO v_status FROM test_executions e
+  -- The summary as it stands is the answer when no step is new.
+  SELECT e.id, e.status, e.result, e.total_steps, e.passed_steps, e.failed_steps, e.skipped_steps
+  INTO id, status, result, total_steps, passed_steps, failed_steps, skipped_steps
+  FROM test_executions e
   WHERE e.id = p_execution_id AND (p_owner_id IS NULL OR e.user_id = p_owner_id)
   FOR UPDATE;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'Execution % was not found', p_execution_id USING ERRCODE = 'TT404';
   END IF;
-  IF v_status IN ('completed', 'failed', 'cancelled') AND EXISTS (
+  IF status IN ('completed', 'failed', 'cancelled') AND EXISTS (
     SELECT 1 FROM json_to_recordset(p_steps) AS r(step_number int)
     WHERE NOT EXISTS (
       SELECT 1 FROM test_execution_steps s
       WHERE s.execution_id = p_execution_id AND s.step_number = r.step_number)
   ) THEN
-    RAISE EXCEPTION 'execution % is already %; no new steps can be added', p_execution_id, v_status
+    RAISE EXCEPTION 'execution % is already %; no new steps can be added', p_execution_id, status
       USING ERRCODE = 'TT409';
   END IF;
 
-  RETURN QUERY
   WITH inserted AS (
     INSERT INTO test_execution_steps (execution_id, step_number, step_description, expected_result,
       result, actual_result, error_message, started_at, completed_at, duration_seconds,
@@ -73,18 +75,22 @@ BEGIN
     updated_at = CASE WHEN c.inserted > 0 THEN now() ELSE e.updated_at END
   FROM counts c
   WHERE e.id = p_execution_id AND (c.inserted > 0 OR e.status = 'pending')
-  RETURNING e.id, e.status, e.result, e.total_steps, e.passed_steps, e.failed_steps, e.skipped_steps;
+  RETURNING e.status, e.result, e.total_steps, e.passed_steps, e.failed_steps, e.skipped_steps
+  INTO changed;
 
-  IF NOT FOUND THEN
-    -- Nothing changed (every step was stored already): answer the summary as it stands.
-    RETURN QUERY SELECT e.id, e.status, e.result, e.total_steps, e.passed_steps, e.failed_steps,
-      e.skipped_steps FROM test_executions e WHERE e.id = p_execution_id;
-    RETURN;
+  -- (INTO with no row would set its targets to NULL, hence the record.)
+  IF FOUND THEN
+    status := changed.status;
+    result := changed.result;
+    total_steps := changed.total_steps;
+    passed_steps := changed.passed_steps;
+    failed_steps := changed.failed_steps;
+    skipped_steps := changed.skipped_steps;
+    IF total_steps > p_max_steps THEN
+      RAISE EXCEPTION 'an execution can hold at most % steps', p_max_steps USING ERRCODE = 'TT422';
+    END IF;
+    PERFORM pg_notify(p_channel, p_execution_id::text);
   END IF;
-  IF (SELECT e.total_steps FROM test_executions e WHERE e.id = p_execution_id) > p_max_steps THEN
-    RAISE EXCEPTION 'an execution can hold at most % steps', p_max_steps USING ERRCODE = 'TT422';
-  END IF;
-  -- The channel is STEPS_CHANNEL in src/live.ts.
-  PERFORM pg_notify('testtrack_steps', p_execution_id::text);
+  RETURN NEXT;
 END
 $fn$;

@@ -9,7 +9,13 @@ export interface Actor {
   role: UserRole;
 }
 
+/** The owner whose rows `actor` may see, or null when the actor may see every row. */
+export function visibleOwner(actor: Actor): number | null {
+  return actor.role === "admin" ? null : actor.id;
+}
+
 /** The owner condition for `actor`, or undefined when the actor may see every row. */
 export function ownedBy(actor: Actor, userIdColumn: PgColumn): SQL | undefined {
-  return actor.role === "admin" ? undefined : eq(userIdColumn, actor.id);
+  const owner = visibleOwner(actor);
+  return owner === null ? undefined : eq(userIdColumn, owner);
 }

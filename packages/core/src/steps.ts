@@ -1,12 +1,12 @@
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
-import { type Actor, ownedBy } from "./actor";
+import { type Actor, ownedBy, visibleOwner } from "./actor";
 import { type Database, queryRows } from "./db";
 import { ConflictError, InvalidInputError, NotFoundError } from "./errors";
 import { type ExecutionSummary, lockExecution } from "./executions";
 import { isTerminal } from "./lifecycle";
 import { id, isoDateTime, LIMITS } from "./limits";
-import { notifyStepsRecorded } from "./live";
+import { notifyStepsRecorded, STEPS_CHANNEL } from "./live";
 import {
   EXECUTION_RESULTS,
   type TestExecutionStep,
@@ -176,13 +176,13 @@ export async function recordSteps(
   raw: z.input<typeof recordStepsInput>,
 ): Promise<RecordStepsResult> {
   const input = recordStepsInput.parse(raw);
-  const ownerId = actor.role === "admin" ? null : actor.id;
   // One statement (migration 0008): lock, lifecycle check, insert, summary, notify and limit,
   // in its own transaction: one round trip instead of five.
   const [row] = await queryRows<StoredSummaryRow>(
     db,
-    sql`select * from testtrack_record_steps(${input.executionId}::int, ${ownerId}::int,
-      ${JSON.stringify(stepRows(input.steps))}::json, ${LIMITS.stepsPerExecution}::int)`,
+    sql`select * from testtrack_record_steps(${input.executionId}::int, ${visibleOwner(actor)}::int,
+      ${JSON.stringify(stepRows(input.steps))}::json, ${LIMITS.stepsPerExecution}::int,
+      ${STEPS_CHANNEL}::text)`,
   ).catch((error: unknown) => {
     throw recordStepsError(error, input.executionId);
   });

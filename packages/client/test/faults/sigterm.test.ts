@@ -65,7 +65,8 @@ it("finishes in-flight requests on SIGTERM, refuses new ones, and leaves nothing
     TESTTRACK_ADMIN_EMAIL: "admin@example.test",
     TESTTRACK_ADMIN_PASSWORD: "a long admin password",
   });
-  // As `pnpm start` runs it: one node process with tsx as a loader, so the signal reaches main.ts.
+  // One node process (here with tsx as a loader; `pnpm start` runs the bundle), so the signal
+  // reaches main.ts directly.
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
     cwd: serverDir,
     env,

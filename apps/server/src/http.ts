@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { DatabaseHandle } from "@testtrack/core";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import cors from "cors";
-import type { Logger } from "pino";
+import pino, { type Logger } from "pino";
 import { pinoHttp } from "pino-http";
 import type { Config } from "./config";
 import { requestContext } from "./context";
@@ -27,16 +27,25 @@ type HostConfig = Pick<
 > & {
   /** The built dashboard (apps/web/dist) to serve at `/`; none when absent. */
   dashboardDir?: string;
+  /** How often a quiet live stream re-checks its access (default: as often as it pings). */
+  liveRecheckIntervalMs?: number;
 };
 
 const REQUEST_ID = /^[\w.:-]{1,64}$/;
+
+// What each path answers; any other method is a 405 before it reaches a handler (TRACE, for one,
+// makes the fetch Request that tRPC builds throw).
+const API_METHODS = ["GET", "HEAD", "POST", "OPTIONS"];
+const PAGE_METHODS = ["GET", "HEAD"];
 
 export function createHttpHost(
   config: HostConfig,
   database: DatabaseHandle,
   log: Logger,
 ): HttpHost {
-  const stepFeed = createStepFeed(database, log);
+  const stepFeed = createStepFeed(database, log, {
+    recheckIntervalMs: config.liveRecheckIntervalMs,
+  });
   const deps = { db: database.db, log, development: config.development, stepFeed };
   const logRequests = pinoHttp({
     logger: log,
@@ -54,6 +63,11 @@ export function createHttpHost(
         path: req.url.split("?")[0],
       }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      // pino-http makes up an Error for every 5xx answer; its stack says nothing but pino-http's.
+      err: (err: Error) =>
+        /^failed with status code \d+$/.test(err.message)
+          ? { message: err.message }
+          : pino.stdSerializers.err(err),
     },
     customLogLevel: (_req, res, error) =>
       error || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "warn" : "info",
@@ -82,8 +96,11 @@ export function createHttpHost(
     logRequests(req, res);
     if (shuttingDown) res.setHeader("connection", "close");
     const path = (req.url ?? "/").split("?")[0] ?? "/";
+    const isApi = path === TRPC_PATH || path.startsWith(`${TRPC_PATH}/`);
+    const allowed = isApi ? API_METHODS : PAGE_METHODS;
+    if (!allowed.includes(req.method ?? "")) return methodNotAllowed(res, req.method, allowed);
     if (path === "/healthz") return void health(database, res);
-    if (path === TRPC_PATH || path.startsWith(`${TRPC_PATH}/`)) {
+    if (isApi) {
       apiResponses.add(res);
       res.once("close", () => apiResponses.delete(res));
       return allowCors(req, res, () => trpc(req, res));
@@ -136,6 +153,18 @@ async function health(database: DatabaseHandle, res: ServerResponse) {
   } catch {
     sendJson(res, 503, { status: "unavailable", database: database.engine });
   }
+}
+
+/** The error shape tRPC answers with, so clients parse it like any other error. */
+function methodNotAllowed(res: ServerResponse, method: string | undefined, allowed: string[]) {
+  res.setHeader("allow", allowed.join(", "));
+  sendJson(res, 405, {
+    error: {
+      message: `${method ?? "this"} is not supported here; use ${allowed.join(", ")}`,
+      code: -32005,
+      data: { code: "METHOD_NOT_SUPPORTED", httpStatus: 405 },
+    },
+  });
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown) {

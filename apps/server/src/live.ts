@@ -14,7 +14,10 @@ import type { z } from "zod";
 
 /** Wake-ups for one subscriber: changes that arrive while it is busy are kept, not lost. */
 export interface StepWakeups {
-  /** Resolves true at the next change (at once if one came since the last call), false once stopped. */
+  /**
+   * Resolves true at the next change (at once if one came since the last call) or, with no
+   * change, after the feed's re-check interval; false once stopped.
+   */
   next(): Promise<boolean>;
   close(): void;
 }
@@ -31,7 +34,15 @@ export interface StepFeed {
 
 const STOPPED = "stopped";
 
-export function createStepFeed(database: Pick<DatabaseHandle, "listen">, log: Logger): StepFeed {
+/** As often as the SSE ping: a quiet stream re-checks its access at least this often. */
+export const RECHECK_INTERVAL_MS = 15_000;
+
+export function createStepFeed(
+  database: Pick<DatabaseHandle, "listen">,
+  log: Logger,
+  options: { recheckIntervalMs?: number } = {},
+): StepFeed {
+  const recheckIntervalMs = options.recheckIntervalMs ?? RECHECK_INTERVAL_MS;
   const changes = new EventEmitter();
   changes.setMaxListeners(0);
   let listening: Promise<() => Promise<void>> | undefined;
@@ -61,7 +72,7 @@ export function createStepFeed(database: Pick<DatabaseHandle, "listen">, log: Lo
     async watch(executionId, signal) {
       if (closed) throw new Error("the step feed is closed");
       await start();
-      return wakeups(changes, String(executionId), signal);
+      return wakeups(changes, String(executionId), recheckIntervalMs, signal);
     },
     async close() {
       closed = true;
@@ -73,10 +84,16 @@ export function createStepFeed(database: Pick<DatabaseHandle, "listen">, log: Lo
   };
 }
 
-function wakeups(changes: EventEmitter, event: string, signal?: AbortSignal): StepWakeups {
+function wakeups(
+  changes: EventEmitter,
+  event: string,
+  recheckIntervalMs: number,
+  signal?: AbortSignal,
+): StepWakeups {
   let changed = false;
   let stopped = false;
   let wake: ((changed: boolean) => void) | undefined;
+  let recheck: NodeJS.Timeout | undefined;
   const onChange = () => {
     changed = true;
     settle();
@@ -88,6 +105,7 @@ function wakeups(changes: EventEmitter, event: string, signal?: AbortSignal): St
   function settle() {
     const resolve = wake;
     wake = undefined;
+    clearTimeout(recheck);
     if (!resolve) return;
     if (stopped) return resolve(false);
     changed = false;
@@ -106,6 +124,7 @@ function wakeups(changes: EventEmitter, event: string, signal?: AbortSignal): St
       }
       return new Promise((resolve) => {
         wake = resolve;
+        recheck = setTimeout(onChange, recheckIntervalMs);
       });
     },
     close() {
@@ -120,11 +139,13 @@ function wakeups(changes: EventEmitter, event: string, signal?: AbortSignal): St
 /**
  * The events of `execution.onSteps`: the execution's summary and the steps stored since the
  * last event, each tracked by the step cursor so a resumed connection continues where it left
- * off. Re-reads on every notification; ends once the execution is finished.
+ * off. Re-reads on every notification and at every re-check interval, each time as whoever the
+ * token names now: a token revoked or expired ends the stream with UNAUTHORIZED, an execution
+ * deleted or no longer visible with NOT_FOUND. Ends once the execution is finished.
  */
 export async function* executionStepEvents(
   deps: { db: Database; stepFeed: StepFeed },
-  actor: Actor,
+  currentActor: () => Promise<Actor>,
   input: z.output<typeof watchStepsInput>,
   signal?: AbortSignal,
 ) {
@@ -133,6 +154,7 @@ export async function* executionStepEvents(
     let cursor = input.lastEventId ?? 0;
     let lastSummary: string | undefined;
     while (true) {
+      const actor = await currentActor();
       const since = await executionStepsSince(deps.db, actor, input.executionId, cursor);
       const summary = JSON.stringify(since.execution);
       if (since.steps.length > 0 || summary !== lastSummary) {

@@ -84,14 +84,15 @@ describe("the dashboard", () => {
     }
   });
 
-  it("answers 404 for a missing file or a non-page request, and leaves the API alone", async () => {
+  it("answers 404 for a missing file, 405 for a non-page method, and leaves the API alone", async () => {
     const asset = await fetch(`${built.url}/assets/gone-0000.js`);
     expect(asset.status).toBe(404);
     const api = await fetch(`${built.url}/api/executions`);
     expect(api.status).toBe(404);
     expect(await api.json()).toEqual({ error: "nothing at /api/executions; the API is at /trpc" });
     const post = await fetch(`${built.url}/`, { method: "POST", body: "{}" });
-    expect(post.status).toBe(404);
+    expect(post.status).toBe(405);
+    expect(post.headers.get("allow")).toBe("GET, HEAD");
     const health = await fetch(`${built.url}/healthz`);
     expect(await health.json()).toMatchObject({ status: "ok" });
   });

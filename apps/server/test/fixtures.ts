@@ -151,6 +151,7 @@ export async function startTestServer(
     database?: TestDatabase;
     /** Serve this built dashboard at `/`. */
     dashboardDir?: string;
+    liveRecheckIntervalMs?: number;
   } = {},
 ): Promise<TestServer> {
   const ownDatabase = !options.database;
@@ -164,6 +165,7 @@ export async function startTestServer(
       maxBatchSize: options.maxBatchSize ?? 50,
       development: options.development ?? false,
       dashboardDir: options.dashboardDir,
+      liveRecheckIntervalMs: options.liveRecheckIntervalMs,
     },
     database,
     silentLog,

@@ -1,6 +1,8 @@
+import { type IncomingHttpHeaders, request } from "node:http";
 import { createTestUser, TEST_PASSWORD } from "@testtrack/core/testing";
 import { TRPCClientError } from "@trpc/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { appRouter } from "../src/router";
 import {
   createClient,
   createOwnedObjects,
@@ -81,6 +83,24 @@ async function send(
   });
   const text = await response.text();
   return { status: response.status, headers: response.headers, text, body: JSON.parse(text) };
+}
+
+/** Any method, even those fetch refuses to send (TRACE), as a raw HTTP client sends them. */
+function rawRequest(base: string, method: string, path: string) {
+  return new Promise<{ status: number; headers: IncomingHttpHeaders; body: string }>(
+    (resolve, reject) => {
+      const req = request(new URL(path, base), { method }, (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          body += chunk;
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      });
+      req.on("error", reject);
+      req.end();
+    },
+  );
 }
 
 function expectWireError(answer: WireAnswer, status: number, code: string) {
@@ -307,6 +327,48 @@ describe("error codes on the wire", () => {
     const refused = await attempt(TEST_PASSWORD);
     expectWireError(refused, 429, "TOO_MANY_REQUESTS");
     expect(refused.body.error.message).toMatch(/try again in \d+ s/);
+  });
+
+  it("checks at most 5 of 50 parallel logins at two instances, and refuses the right password after", async () => {
+    const user = await createTestUser(server.database);
+    const attempts = Array.from({ length: 50 }, (_, i) =>
+      send(i % 2 === 0 ? server : limited, "auth.login", {
+        method: "POST",
+        input: { email: user.email, password: i === 25 ? TEST_PASSWORD : "wrong password" },
+      }),
+    );
+    const statuses = (await Promise.all(attempts)).map((answer) => answer.status);
+    const checked = statuses.filter((status) => status !== 429);
+    expect(checked.length).toBeLessThanOrEqual(5);
+    expect(checked.every((status) => status === 200 || status === 401)).toBe(true);
+    const after = await send(limited, "auth.login", {
+      method: "POST",
+      input: { email: user.email, password: TEST_PASSWORD },
+    });
+    expectWireError(after, 429, "TOO_MANY_REQUESTS");
+  });
+
+  it("answers 405 with Allow to TRACE, PUT, DELETE and other methods on every path, never 5xx", async () => {
+    const paths = [
+      ...Object.keys(appRouter._def.procedures).map((name) => `/trpc/${name}`),
+      "/trpc",
+      "/healthz",
+      "/",
+      "/executions/1",
+    ];
+    const methods = ["TRACE", "PUT", "DELETE", "PATCH", "PROPFIND", "MKCOL", "LOCK", "PURGE"];
+    const answers: string[] = [];
+    for (const path of paths) {
+      for (const method of methods) {
+        const answer = await rawRequest(server.url, method, path);
+        answers.push(`${method} ${path} ${answer.status}`);
+        if (answer.status === 405) {
+          expect(answer.headers.allow).toMatch(/GET/);
+          expect(JSON.parse(answer.body).error.data.code).toBe("METHOD_NOT_SUPPORTED");
+        }
+      }
+    }
+    expect(answers.filter((line) => !line.endsWith(" 405"))).toEqual([]);
   });
 
   it("answers 404 for a procedure that does not exist and for paths outside the API", async () => {

@@ -1,5 +1,7 @@
-import { openDatabase } from "@testtrack/core";
+import { openDatabase, users } from "@testtrack/core";
+import { TEST_PASSWORD } from "@testtrack/core/testing";
 import { TRPCClientError } from "@trpc/client";
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RouterOutputs } from "../src/router";
 import {
@@ -180,5 +182,106 @@ describe("execution.onSteps", () => {
     await host.close();
     expect(Date.now() - started).toBeLessThan(3_000);
     live.stop();
+  });
+});
+
+describe("execution.onSteps when access goes away", () => {
+  /** Re-checks quiet streams every 100 ms, so revocations show within a test's patience. */
+  let checking: TestServer;
+  /** Never re-checks by itself within a test: deletions must arrive as notifications. */
+  let notified: TestServer;
+  beforeAll(async () => {
+    checking = await startTestServer({ database: server.database, liveRecheckIntervalMs: 100 });
+    notified = await startTestServer({ database: server.database, liveRecheckIntervalMs: 600_000 });
+  });
+  afterAll(async () => {
+    await checking.close();
+    await notified.close();
+  });
+
+  async function endCode(live: ReturnType<typeof watch>): Promise<string | undefined> {
+    const outcome = await Promise.race([
+      live.end,
+      new Promise<"still open">((resolve) => setTimeout(() => resolve("still open"), 10_000)),
+    ]);
+    live.stop();
+    if (outcome === "still open") return outcome;
+    return "error" in outcome ? errorCode(outcome.error) : "completed";
+  }
+
+  async function watchedExecution(target: TestServer, watcherToken: string, owner = member) {
+    const executionId = await startExecution(sdk(target, owner.token));
+    const live = watch(sdk(target, watcherToken), { executionId });
+    await live.until((events) => events.length === 1, "the first event");
+    return { executionId, live };
+  }
+
+  it("ends with UNAUTHORIZED after its session logs out", async () => {
+    const user = await createTestPrincipal(server.database);
+    const session = await sdk(checking, undefined).auth.login.mutate({
+      email: user.email,
+      password: TEST_PASSWORD,
+    });
+    const { executionId, live } = await watchedExecution(checking, session.token, user);
+    await sdk(checking, session.token).auth.logout.mutate();
+    await sdk(checking, user.token).step.record.mutate({ executionId, steps: step(1) });
+    expect(await endCode(live)).toBe("UNAUTHORIZED");
+    expect(stepNumbers(live.events)).toEqual([]);
+  });
+
+  it("ends with UNAUTHORIZED after its API token is revoked", async () => {
+    const user = await createTestPrincipal(server.database);
+    const ci = await sdk(checking, user.token).auth.createApiToken.mutate({ name: "watcher" });
+    const { live } = await watchedExecution(checking, ci.token, user);
+    await sdk(checking, user.token).auth.revokeApiToken.mutate({ id: ci.id });
+    expect(await endCode(live)).toBe("UNAUTHORIZED");
+  });
+
+  it("ends with UNAUTHORIZED once its token expires", async () => {
+    const user = await createTestPrincipal(server.database);
+    const expiresAt = new Date(Date.now() + 1_500).toISOString();
+    const short = await sdk(checking, user.token).auth.createApiToken.mutate({
+      name: "short-lived",
+      expiresAt,
+    });
+    const { live } = await watchedExecution(checking, short.token, user);
+    expect(await endCode(live)).toBe("UNAUTHORIZED");
+  });
+
+  it("ends with UNAUTHORIZED when its user is deleted", async () => {
+    const user = await createTestPrincipal(server.database);
+    const admin = await createTestPrincipal(server.database, "admin");
+    const { live } = await watchedExecution(checking, user.token, user);
+    await sdk(checking, admin.token).user.delete.mutate({ id: user.id });
+    expect(await endCode(live)).toBe("UNAUTHORIZED");
+  });
+
+  it("ends with NOT_FOUND when an admin watching a member's execution stops being an admin", async () => {
+    const admin = await createTestPrincipal(server.database, "admin");
+    const { live } = await watchedExecution(checking, admin.token);
+    await server.database.db.update(users).set({ role: "member" }).where(eq(users.id, admin.id));
+    expect(await endCode(live)).toBe("NOT_FOUND");
+  });
+
+  it("ends with NOT_FOUND as soon as the execution is deleted", async () => {
+    const { executionId, live } = await watchedExecution(notified, member.token);
+    await sdk(notified, member.token).execution.delete.mutate({ id: executionId });
+    expect(await endCode(live)).toBe("NOT_FOUND");
+  });
+
+  it("ends with NOT_FOUND when the execution goes with its deleted test case", async () => {
+    const runner = sdk(notified, member.token);
+    const { executionId, live } = await watchedExecution(notified, member.token);
+    const execution = await runner.execution.get.query({ id: executionId });
+    await runner.testCase.delete.mutate({ id: execution.testCaseId });
+    expect(await endCode(live)).toBe("NOT_FOUND");
+  });
+
+  it("ends with NOT_FOUND for an admin watching when the owner is deleted", async () => {
+    const owner = await createTestPrincipal(server.database);
+    const admin = await createTestPrincipal(server.database, "admin");
+    const { live } = await watchedExecution(notified, admin.token, owner);
+    await sdk(notified, admin.token).user.delete.mutate({ id: owner.id });
+    expect(await endCode(live)).toBe("NOT_FOUND");
   });
 });

@@ -5,7 +5,18 @@ import { type Actor, ownedBy } from "./actor";
 import type { Database } from "./db";
 import { ConflictError, NotFoundError } from "./errors";
 import { assertTransition, isTerminal } from "./lifecycle";
-import { id, isoDateTime, LIMITS, label, type Page, pagination } from "./limits";
+import {
+  cleanText,
+  id,
+  isoDateTime,
+  isSupportedDate,
+  LIMITS,
+  label,
+  MAX_ID,
+  type Page,
+  pagination,
+  text,
+} from "./limits";
 import { notifyStepsRecorded } from "./live";
 import {
   EXECUTION_RESULTS,
@@ -20,7 +31,7 @@ import {
 } from "./schema";
 import { getTestCase } from "./testCases";
 
-const path = z.string().trim().min(1).max(LIMITS.path);
+const path = text().trim().min(1).max(LIMITS.path);
 
 export const startExecutionInput = z.strictObject({
   testCaseId: id,
@@ -29,10 +40,11 @@ export const startExecutionInput = z.strictObject({
   baseUrl: z
     .url({ protocol: /^https?$/, message: "must be an http(s) URL" })
     .max(LIMITS.url)
+    .overwrite(cleanText)
     .optional(),
   triggeredBy: z.enum(TRIGGERS).default("manual"),
-  triggerDetails: z.string().max(LIMITS.text).optional(),
-  idempotencyKey: z.string().trim().min(1).max(LIMITS.idempotencyKey).optional(),
+  triggerDetails: text().max(LIMITS.text).optional(),
+  idempotencyKey: text().trim().min(1).max(LIMITS.idempotencyKey).optional(),
 });
 
 const executionFilters = {
@@ -55,7 +67,8 @@ function decodeCursor(value: string): { executionId: number; createdAt: Date } |
     extra === undefined &&
     Number.isSafeInteger(executionId) &&
     executionId > 0 &&
-    !Number.isNaN(createdAt.getTime());
+    executionId <= MAX_ID &&
+    isSupportedDate(createdAt);
   return valid ? { executionId, createdAt } : undefined;
 }
 
@@ -92,8 +105,8 @@ export const updateExecutionInput = z.strictObject({
   startedAt: isoDateTime.optional(),
   completedAt: isoDateTime.optional(),
   durationSeconds: z.number().min(0).max(31_536_000).optional(),
-  consoleLog: z.string().max(LIMITS.consoleLog).optional(),
-  errorMessage: z.string().max(LIMITS.message).optional(),
+  consoleLog: text().max(LIMITS.consoleLog).optional(),
+  errorMessage: text().max(LIMITS.message).optional(),
   screenshotPath: path.optional(),
   videoPath: path.optional(),
 });

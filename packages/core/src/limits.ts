@@ -21,21 +21,56 @@ export const LIMITS = {
 
 export const DEFAULT_PAGE_SIZE = 50;
 
-export const id = z.number().int().positive().max(2_147_483_647);
+export const MAX_ID = 2_147_483_647;
+export const id = z.number().int().positive().max(MAX_ID);
+
+// A high surrogate not followed by a low one, or a low one not preceded by a high one.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * The one rule for every string TestTrack stores: a lone UTF-16 surrogate (half an emoji, left
+ * by a runner that cut a string) and NUL, which PostgreSQL's text and JSON cannot hold, become
+ * U+FFFD. Same length, so limits count the same characters.
+ */
+export function cleanText(value: string): string {
+  return value.replace(LONE_SURROGATE, "\uFFFD").replaceAll("\u0000", "\uFFFD");
+}
+
+/** A string input, cleaned by `cleanText`; chain `.trim()`, `.min()`, `.max()` as on z.string(). */
+export const text = () => z.string().overwrite(cleanText);
+
+/**
+ * The instants every date input may name: 1970 to the end of year 9999 in UTC. Later ones
+ * PostgreSQL stores but ISO 8601 cannot write in four digits; earlier ones come back wrong from
+ * the drivers' date parsing (year 0001 reads as 2001) and are no time a test ran anyway.
+ * Outside it is a BAD_REQUEST, never a database error.
+ */
+export const EARLIEST_DATE = new Date("1970-01-01T00:00:00.000Z");
+export const LATEST_DATE = new Date("9999-12-31T23:59:59.999Z");
+
+export function isSupportedDate(date: Date): boolean {
+  const time = date.getTime();
+  return time >= EARLIEST_DATE.getTime() && time <= LATEST_DATE.getTime();
+}
 
 /**
  * ISO 8601 date-time with an offset (`2026-01-31T12:00:00Z`), parsed into a Date. A Date is
  * accepted too (it travels as that string in JSON), so parsing a parsed input again is harmless.
  */
-export const isoDateTime = z.union([
-  z.date(),
-  z.iso
-    .datetime({ offset: true, message: "must be an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z" })
-    .transform((value) => new Date(value)),
-]);
+export const isoDateTime = z
+  .union([
+    z.date(),
+    z.iso
+      .datetime({
+        offset: true,
+        message: "must be an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z",
+      })
+      .transform((value) => new Date(value)),
+  ])
+  .refine(isSupportedDate, "must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z");
 
 /** A free-text label teams choose themselves (browser, environment), stored in lower case. */
-export const label = z.string().trim().min(1).max(LIMITS.shortLabel).toLowerCase();
+export const label = text().trim().min(1).max(LIMITS.shortLabel).toLowerCase();
 
 export const pagination = {
   skip: z.number().int().min(0).max(1_000_000_000).default(0),

@@ -3,7 +3,7 @@ import type { PgColumn } from "drizzle-orm/pg-core";
 import { z } from "zod";
 import { type Actor, ownedBy } from "./actor";
 import type { Database } from "./db";
-import { id, isoDateTime } from "./limits";
+import { id, isoDateTime, LATEST_DATE } from "./limits";
 import {
   EXECUTION_RESULTS,
   EXECUTION_STATUSES,
@@ -17,8 +17,19 @@ import {
   testExecutions,
 } from "./schema";
 
+/**
+ * Executions are stamped by the database clock, so none is later than this: a later `since`
+ * answers the same (nothing), and the day arithmetic below stays inside the supported range.
+ */
+const LATEST_SINCE = new Date(LATEST_DATE.getTime() - 2 * 86_400_000);
+
 export const statisticsInput = z
-  .strictObject({ testCaseId: id.optional(), since: isoDateTime.optional() })
+  .strictObject({
+    testCaseId: id.optional(),
+    since: isoDateTime
+      .transform((since) => (since > LATEST_SINCE ? LATEST_SINCE : since))
+      .optional(),
+  })
   .default({});
 
 /** The key used in byBrowser / byEnvironment for executions that did not say. */

@@ -5,7 +5,7 @@ import { type Database, queryRows } from "./db";
 import { ConflictError, InvalidInputError, NotFoundError } from "./errors";
 import { type ExecutionSummary, lockExecution } from "./executions";
 import { isTerminal } from "./lifecycle";
-import { id, isoDateTime, LIMITS } from "./limits";
+import { id, isoDateTime, LIMITS, text } from "./limits";
 import { notifyStepsRecorded, STEPS_CHANNEL } from "./live";
 import {
   EXECUTION_RESULTS,
@@ -14,15 +14,15 @@ import {
   testExecutions,
 } from "./schema";
 
-const text = z.string().max(LIMITS.text);
-const path = z.string().trim().min(1).max(LIMITS.path);
+const longText = text().max(LIMITS.text);
+const path = text().trim().min(1).max(LIMITS.path);
 
 const stepFields = {
-  stepDescription: z.string().trim().min(1, "must not be empty").max(LIMITS.text),
+  stepDescription: text().trim().min(1, "must not be empty").max(LIMITS.text),
   result: z.enum(EXECUTION_RESULTS),
-  expectedResult: text.optional(),
-  actualResult: text.optional(),
-  errorMessage: z.string().max(LIMITS.message).optional(),
+  expectedResult: longText.optional(),
+  actualResult: longText.optional(),
+  errorMessage: text().max(LIMITS.message).optional(),
   startedAt: isoDateTime.optional(),
   completedAt: isoDateTime.optional(),
   durationSeconds: z.number().min(0).max(31_536_000).optional(),

@@ -3,23 +3,22 @@ import { z } from "zod";
 import { type Actor, ownedBy } from "./actor";
 import type { Database } from "./db";
 import { NotFoundError } from "./errors";
-import { id, LIMITS, type Page, pagination } from "./limits";
+import { id, LIMITS, type Page, pagination, text } from "./limits";
 import { testCases } from "./schema";
 
 const testCaseStep = z.strictObject({
-  description: z.string().trim().min(1).max(LIMITS.text),
-  expectedResult: z
-    .string()
+  description: text().trim().min(1).max(LIMITS.text),
+  expectedResult: text()
     .max(LIMITS.text)
     .nullish()
     .transform((v) => v ?? null),
 });
 
 const testCaseFields = {
-  title: z.string().trim().min(1, "must not be empty").max(LIMITS.title),
-  description: z.string().max(LIMITS.text).nullish(),
+  title: text().trim().min(1, "must not be empty").max(LIMITS.title),
+  description: text().max(LIMITS.text).nullish(),
   steps: z.array(testCaseStep).max(LIMITS.testCaseSteps),
-  tags: z.array(z.string().trim().min(1).max(LIMITS.tag)).max(LIMITS.tags),
+  tags: z.array(text().trim().min(1).max(LIMITS.tag)).max(LIMITS.tags),
 };
 
 export const createTestCaseInput = z.strictObject({
@@ -40,8 +39,8 @@ export const testCaseIdInput = z.strictObject({ id });
 
 export const listTestCasesInput = z
   .strictObject({
-    search: z.string().trim().min(1).max(LIMITS.title).optional(),
-    tag: z.string().trim().min(1).max(LIMITS.tag).optional(),
+    search: text().trim().min(1).max(LIMITS.title).optional(),
+    tag: text().trim().min(1).max(LIMITS.tag).optional(),
     ...pagination,
   })
   .default({ skip: 0, limit: 50 });

@@ -2,9 +2,9 @@ import { createHash, randomBytes } from "node:crypto";
 import { and, desc, eq, gt, isNull, or, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Actor } from "./actor";
-import type { Database } from "./db";
+import { type Database, queryRows } from "./db";
 import { NotFoundError, RateLimitedError, UnauthorizedError } from "./errors";
-import { id, isoDateTime, LIMITS } from "./limits";
+import { id, isoDateTime, LIMITS, text } from "./limits";
 import { decoyPasswordHash, verifyPassword } from "./passwords";
 import { apiTokens, loginThrottle, type TokenKind, users } from "./schema";
 import { email, findUserByEmail, type PublicUser, publicUserColumns } from "./users";
@@ -20,7 +20,7 @@ export const loginInput = z.strictObject({
 });
 
 export const createApiTokenInput = z.strictObject({
-  name: z.string().trim().min(1).max(LIMITS.name),
+  name: text().trim().min(1).max(LIMITS.name),
   expiresAt: isoDateTime
     .refine((date) => date.getTime() > Date.now(), "must be in the future")
     .optional(),
@@ -66,8 +66,10 @@ export interface LoginResult {
 }
 
 /**
- * Checks a password and issues a session token. After LOGIN_MAX_FAILURES failures within
- * LOGIN_WINDOW_MS for one email, further attempts are refused until the window ends.
+ * Checks a password and issues a session token. At most LOGIN_MAX_FAILURES attempts per email
+ * are checked within LOGIN_WINDOW_MS; later ones are refused until the window ends. Each attempt
+ * reserves its place before the password is checked, so parallel guesses (on any number of server
+ * instances) cannot slip past the limit; a successful login gives its own place back.
  */
 export async function login(
   db: Database,
@@ -75,17 +77,14 @@ export async function login(
   now = new Date(),
 ): Promise<LoginResult> {
   const input = loginInput.parse(raw);
-  await assertNotThrottled(db, input.email, now);
+  const attempt = await reserveLoginAttempt(db, input.email, now);
   const user = await findUserByEmail(db, input.email);
   const ok = await verifyPassword(
     user?.passwordHash ?? (await decoyPasswordHash()),
     input.password,
   );
-  if (!user || !ok) {
-    await recordLoginFailure(db, input.email, now);
-    throw new UnauthorizedError("email or password is incorrect");
-  }
-  await db.delete(loginThrottle).where(eq(loginThrottle.email, input.email));
+  if (!user || !ok) throw new UnauthorizedError("email or password is incorrect");
+  await releaseLoginAttempt(db, input.email, attempt.windowStartedAt);
   const expiresAt = new Date(now.getTime() + SESSION_TTL_MS);
   const issued = await issueToken(db, user.id, "session", "login", expiresAt);
   return {
@@ -95,34 +94,50 @@ export async function login(
   };
 }
 
-async function assertNotThrottled(db: Database, address: string, now: Date) {
-  const [row] = await db.select().from(loginThrottle).where(eq(loginThrottle.email, address));
-  if (row?.lockedUntil && row.lockedUntil > now) {
-    const retryAfterSeconds = Math.ceil((row.lockedUntil.getTime() - now.getTime()) / 1000);
+/**
+ * Counts an attempt in one upsert (the row lock orders concurrent ones) and refuses it when the
+ * window already holds LOGIN_MAX_FAILURES. Unknown emails are counted too, so a throttled answer
+ * tells nothing about which accounts exist.
+ */
+async function reserveLoginAttempt(db: Database, address: string, now: Date) {
+  const at = now.toISOString();
+  const windowStart = new Date(now.getTime() - LOGIN_WINDOW_MS).toISOString();
+  const current = sql`login_throttle.window_started_at > ${windowStart}::timestamptz`;
+  const [row] = await queryRows<{ attempts: number; window_started_at: Date | string }>(
+    db,
+    sql`insert into login_throttle (email, failures, window_started_at, locked_until)
+        values (${address}, 1, ${at}::timestamptz, null)
+        on conflict (email) do update set
+          failures = case when ${current}
+            then least(login_throttle.failures + 1, ${LOGIN_MAX_FAILURES + 1}) else 1 end,
+          window_started_at = case when ${current}
+            then login_throttle.window_started_at else ${at}::timestamptz end,
+          locked_until = case when ${current} and login_throttle.failures + 1 >= ${LOGIN_MAX_FAILURES}
+            then login_throttle.window_started_at + ${`${LOGIN_WINDOW_MS} milliseconds`}::interval
+            else null end
+        returning failures as attempts, window_started_at`,
+  );
+  if (!row) throw new Error("login_throttle upsert returned no row");
+  const windowStartedAt = new Date(row.window_started_at);
+  if (row.attempts > LOGIN_MAX_FAILURES) {
+    const endsAt = windowStartedAt.getTime() + LOGIN_WINDOW_MS;
+    const retryAfterSeconds = Math.max(1, Math.ceil((endsAt - now.getTime()) / 1000));
     throw new RateLimitedError(
       `too many failed logins for this account; try again in ${retryAfterSeconds} s`,
       retryAfterSeconds,
     );
   }
+  return { windowStartedAt };
 }
 
-/** Counts a failure atomically (one upsert), so parallel guesses cannot slip past the limit. */
-async function recordLoginFailure(db: Database, address: string, now: Date) {
-  const windowStart = new Date(now.getTime() - LOGIN_WINDOW_MS);
-  const lockUntil = new Date(now.getTime() + LOGIN_WINDOW_MS);
-  const inWindow = sql`${loginThrottle.windowStartedAt} > ${windowStart.toISOString()}::timestamptz`;
-  const failures = sql`case when ${inWindow} then ${loginThrottle.failures} + 1 else 1 end`;
+/** A successful attempt is no failure: its place in the window is given back. */
+async function releaseLoginAttempt(db: Database, address: string, windowStartedAt: Date) {
   await db
-    .insert(loginThrottle)
-    .values({ email: address, failures: 1, windowStartedAt: now, lockedUntil: null })
-    .onConflictDoUpdate({
-      target: loginThrottle.email,
-      set: {
-        failures,
-        windowStartedAt: sql`case when ${inWindow} then ${loginThrottle.windowStartedAt} else ${now.toISOString()}::timestamptz end`,
-        lockedUntil: sql`case when ${failures} >= ${LOGIN_MAX_FAILURES} then ${lockUntil.toISOString()}::timestamptz else null end`,
-      },
-    });
+    .update(loginThrottle)
+    .set({ failures: sql`greatest(${loginThrottle.failures} - 1, 0)` })
+    .where(
+      and(eq(loginThrottle.email, address), eq(loginThrottle.windowStartedAt, windowStartedAt)),
+    );
 }
 
 /** Resolves a bearer token to its user; expired, revoked or unknown tokens are UNAUTHORIZED. */

@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { Actor } from "./actor";
 import type { Database } from "./db";
 import { ConflictError, ForbiddenError, NotFoundError } from "./errors";
-import { id, LIMITS } from "./limits";
+import { id, LIMITS, text } from "./limits";
 import { hashPassword } from "./passwords";
 import { USER_ROLES, users } from "./schema";
 
@@ -15,7 +15,7 @@ export const password = z
 
 export const createUserInput = z.strictObject({
   email,
-  name: z.string().trim().min(1).max(LIMITS.name),
+  name: text().trim().min(1).max(LIMITS.name),
   password,
   role: z.enum(USER_ROLES).default("member"),
 });

@@ -275,7 +275,7 @@ describe("login", () => {
     expect(result.user.id).toBe(user.id);
   });
 
-  it("resets the failure counter after a successful login", async () => {
+  it("does not count a successful login as a failure, and keeps the window's failures", async () => {
     const user = await createTestUser(h);
     const fail = () =>
       expect(login(h.db, { email: user.email, password: "wrong password" })).rejects.toThrow(
@@ -283,12 +283,36 @@ describe("login", () => {
       );
     for (let i = 0; i < 4; i++) await fail();
     await login(h.db, { email: user.email, password: TEST_PASSWORD });
-    expect(
-      await h.db.select().from(loginThrottle).where(eq(loginThrottle.email, user.email)),
-    ).toEqual([]);
-    for (let i = 0; i < 4; i++) await fail();
-    const result = await login(h.db, { email: user.email, password: TEST_PASSWORD });
-    expect(result.user.id).toBe(user.id);
+    await login(h.db, { email: user.email, password: TEST_PASSWORD });
+    const [row] = await h.db
+      .select()
+      .from(loginThrottle)
+      .where(eq(loginThrottle.email, user.email));
+    expect(row?.failures).toBe(4);
+    await fail();
+    await expect(login(h.db, { email: user.email, password: TEST_PASSWORD })).rejects.toThrow(
+      RateLimitedError,
+    );
+  });
+
+  it("checks at most LOGIN_MAX_FAILURES passwords of 50 parallel attempts, and refuses the rest", async () => {
+    const user = await createTestUser(h);
+    const attempts = Array.from({ length: 50 }, (_, i) =>
+      login(h.db, {
+        email: user.email,
+        password: i === 49 ? TEST_PASSWORD : "wrong password",
+      }).then(
+        () => "ok",
+        (error: unknown) => (error as Error).name,
+      ),
+    );
+    const outcomes = await Promise.all(attempts);
+    const checked = outcomes.filter((o) => o !== "RateLimitedError");
+    expect(checked.length).toBeLessThanOrEqual(LOGIN_MAX_FAILURES);
+    expect(outcomes.filter((o) => o === "RateLimitedError").length).toBeGreaterThanOrEqual(45);
+    await expect(login(h.db, { email: user.email, password: TEST_PASSWORD })).rejects.toThrow(
+      RateLimitedError,
+    );
   });
 });
 

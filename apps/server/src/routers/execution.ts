@@ -1,4 +1,5 @@
 import {
+  authenticateToken,
   deleteExecution,
   executionHistory,
   executionHistoryInput,
@@ -13,6 +14,7 @@ import {
   watchStepsInput,
 } from "@testtrack/core";
 import { TRPCError } from "@trpc/server";
+import { MissingTokenError } from "../context";
 import { executionStepEvents } from "../live";
 import { authedProcedure, router } from "../trpc";
 
@@ -49,6 +51,12 @@ export const executionRouter = router({
         message: "live updates are served over HTTP (server-sent events) only",
       });
     }
-    return executionStepEvents({ db: ctx.db, stepFeed }, ctx.user, input, signal);
+    // Each event re-reads who the token names, so a revoked session stops receiving at once.
+    const token = ctx.token;
+    const currentActor = async () => {
+      if (!token) throw new MissingTokenError();
+      return (await authenticateToken(ctx.db, token)).user;
+    };
+    return executionStepEvents({ db: ctx.db, stepFeed }, currentActor, input, signal);
   }),
 });

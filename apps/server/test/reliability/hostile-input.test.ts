@@ -1,3 +1,4 @@
+import { encodeCursor } from "@testtrack/core";
 import { openTestDatabase, type TestDatabase } from "@testtrack/core/testing";
 import { TRPCError } from "@trpc/server";
 import fc from "fast-check";
@@ -22,6 +23,7 @@ const RUNS_PER_PROCEDURE = 440;
 let h: TestDatabase;
 let callers: Record<Actor, Caller>;
 let ids: {
+  cursor: string;
   testCaseId: number;
   executionId: number;
   stepId: number;
@@ -45,6 +47,7 @@ beforeAll(async () => {
   });
   const token = await owner.caller.auth.createApiToken({ name: "owner's CI" });
   ids = {
+    cursor: encodeCursor({ id: started.executionId, createdAt: new Date() }),
     testCaseId: testCase.id,
     executionId: started.executionId,
     stepId: recorded.steps[0]?.id ?? 0,
@@ -77,7 +80,40 @@ const deeplyNested = fc.integer({ min: 20, max: 3000 }).map((depth) => {
   return value;
 });
 
+/** Halves of emoji and NUL, which runners that cut strings produce: every text field must hold them. */
+const BROKEN_TEXT = ["\uD83D", "cut \uD83D", "\uDE00 tail", "a\uDE00\uD83Db", "nul \u0000 inside"];
+/** Valid ISO 8601 at and past both ends of what PostgreSQL and four-digit years allow. */
+const EDGE_DATES = [
+  "0000-01-01T00:00:00Z",
+  "0001-01-01T00:00:00Z",
+  "1969-12-31T23:59:59.999Z",
+  "1970-01-01T00:00:00Z",
+  "9999-12-31T23:59:59Z",
+  "9999-12-31T23:59:59.999Z",
+  "9999-12-31T23:59:59-12:00",
+  "+010000-01-01T00:00:00Z",
+  "-000001-01-01T00:00:00Z",
+  "+275760-09-13T00:00:00Z",
+];
+const forgedCursor = (text: string) => Buffer.from(text).toString("base64url");
+/** Cursors no list returned: ids past int4, times outside the range, odd shapes. */
+const FORGED_CURSORS = [
+  forgedCursor("2147483648:1767225600000"),
+  forgedCursor("9007199254740993:0"),
+  forgedCursor("1:-62198755200001"),
+  forgedCursor("1:253402300800000"),
+  forgedCursor("1:8640000000000000"),
+  forgedCursor("0:0"),
+  forgedCursor("1:1e3"),
+  forgedCursor("1:2:3"),
+  forgedCursor(":"),
+  "%%%",
+];
+
 const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
+  fc.constantFrom(...BROKEN_TEXT),
+  fc.constantFrom(...EDGE_DATES),
+  fc.constantFrom(...FORGED_CURSORS),
   fc.string(),
   fc.string({ unit: "binary", maxLength: 30 }),
   fc.string({ maxLength: 10 }).map((text) => `${text}\u0000${text}`),
@@ -203,7 +239,14 @@ interface ProcedureCase {
 
 const readers: Actor[] = ["anonymous", "owner", "other", "admin"];
 const destructive: Actor[] = ["anonymous", "other"];
-const step = () => ({ stepNumber: 2, stepDescription: "second", result: "pass" });
+const step = () => ({
+  stepNumber: 2,
+  stepDescription: "second",
+  result: "pass",
+  errorMessage: "none",
+  startedAt: "2026-01-01T00:00:00Z",
+  completedAt: "2026-01-01T00:00:01Z",
+});
 
 // auth.logout is left out: it takes no input, and succeeding would end the session under test.
 const PROCEDURES: ProcedureCase[] = [
@@ -217,7 +260,7 @@ const PROCEDURES: ProcedureCase[] = [
   {
     name: "auth.createApiToken",
     actors: ["anonymous", "other"],
-    base: () => ({ name: "ci" }),
+    base: () => ({ name: "ci", expiresAt: "2999-01-01T00:00:00Z" }),
     call: (c, i) => c.auth.createApiToken(i),
   },
   {
@@ -302,7 +345,7 @@ const PROCEDURES: ProcedureCase[] = [
   {
     name: "execution.history",
     actors: readers,
-    base: () => ({ testCaseId: ids.testCaseId, skip: 0, limit: 10 }),
+    base: () => ({ testCaseId: ids.testCaseId, cursor: ids.cursor, limit: 10 }),
     call: (c, i) => c.execution.history(i),
   },
   {
@@ -314,7 +357,7 @@ const PROCEDURES: ProcedureCase[] = [
       browser: "chromium",
       environment: "dev",
       testCaseId: ids.testCaseId,
-      skip: 0,
+      cursor: ids.cursor,
       limit: 10,
     }),
     call: (c, i) => c.execution.list(i),
@@ -336,6 +379,7 @@ const PROCEDURES: ProcedureCase[] = [
       screenshotPath: "a.png",
       videoPath: "v.webm",
       startedAt: "2026-01-01T00:00:00Z",
+      completedAt: "2026-01-01T00:01:00Z",
     }),
     call: (c, i) => c.execution.update(i),
   },
@@ -417,6 +461,58 @@ describe("hostile input", () => {
     expect(internal).toEqual([]);
     expect(changedOnRejection).toEqual([]);
   }, 600_000);
+});
+
+/** The values of each class a field of that kind must survive, by the name of the field. */
+function classValuesFor(path: Path): unknown[] {
+  const field = String(path[path.length - 1]);
+  if (field === "cursor") return FORGED_CURSORS;
+  if (/At$|^since$/.test(field)) return EDGE_DATES;
+  return BROKEN_TEXT;
+}
+
+describe("hostile input classes", () => {
+  it("answers broken text, edge dates and forged cursors in every field of every procedure with typed errors only", async () => {
+    let tried = 0;
+    const internal: string[] = [];
+    const changedOnRejection: string[] = [];
+    let snapshot = await tableSnapshot(h.db);
+    for (const procedure of PROCEDURES) {
+      const base = procedure.base();
+      const paths = base && typeof base === "object" ? leafPaths(base) : [];
+      // The most capable caller the case allows, so the input gets past authorization.
+      const actor =
+        procedure.actors.find((a) => a === "owner") ?? procedure.actors.at(-1) ?? "owner";
+      for (const path of paths) {
+        for (const value of classValuesFor(path)) {
+          tried++;
+          const input = withValueAt(base, path, value);
+          try {
+            await procedure.call(callers[actor], input as never);
+            snapshot = await tableSnapshot(h.db);
+          } catch (error) {
+            const code = error instanceof TRPCError ? error.code : "NOT_A_TRPC_ERROR";
+            if (!TYPED_CODES.has(code)) {
+              internal.push(
+                `${procedure.name} ${path.join(".")}: ${code} ${String(error)} for ${preview(value)}`,
+              );
+            }
+            const after = await tableSnapshot(h.db);
+            if (JSON.stringify(after) !== JSON.stringify(snapshot)) {
+              changedOnRejection.push(`${procedure.name} ${path.join(".")}: ${preview(value)}`);
+              snapshot = after;
+            }
+          }
+        }
+      }
+    }
+    console.log(
+      `hostile input classes: ${tried} inputs, ${internal.length} untyped/internal errors`,
+    );
+    expect(tried).toBeGreaterThan(300);
+    expect(internal).toEqual([]);
+    expect(changedOnRejection).toEqual([]);
+  }, 300_000);
 });
 
 function preview(input: unknown): string {

@@ -48,7 +48,10 @@ export const apiTokens = pgTable(
   ],
 );
 
-/** Failed-login counters per email, kept in the database so every server instance shares them. */
+/**
+ * Login attempts per email in the current window (`failures`: attempts not proven right, each
+ * reserved before its password is checked), kept in the database so every instance shares them.
+ */
 export const loginThrottle = pgTable("login_throttle", {
   email: varchar("email", { length: 254 }).primaryKey(),
   failures: integer("failures").notNull().default(0),

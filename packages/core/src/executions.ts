@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { and, asc, desc, eq, getTableColumns, type SQL, sql } from "drizzle-orm";
+import { and, asc, desc, eq, getTableColumns, inArray, type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
 import { type Actor, ownedBy } from "./actor";
 import type { Database } from "./db";
@@ -320,14 +320,28 @@ export async function listExecutions(
   const afterCursor = after
     ? sql`(${e.createdAt}, ${e.id}) < (coalesce((select c.created_at from test_executions c where c.id = ${after.executionId}), ${after.createdAt.toISOString()}::timestamptz), ${after.executionId})`
     : undefined;
+  // A deep page by skip finds its ids in the list index alone (an index-only scan over the
+  // skipped entries), then reads just those rows, instead of reading every skipped row.
+  const pageIds =
+    skip > 0
+      ? inArray(
+          e.id,
+          db
+            .select({ id: e.id })
+            .from(e)
+            .where(and(where, afterCursor))
+            .orderBy(desc(e.createdAt), desc(e.id))
+            .offset(skip)
+            .limit(limit),
+        )
+      : undefined;
   const [items, total] = await Promise.all([
     db
       .select({ ...listColumns, testCaseTitle: testCases.title })
       .from(e)
       .innerJoin(testCases, eq(testCases.id, e.testCaseId))
-      .where(and(where, afterCursor))
+      .where(pageIds ?? and(where, afterCursor))
       .orderBy(desc(e.createdAt), desc(e.id))
-      .offset(skip)
       .limit(limit),
     countExecutions(db, actor, filters),
   ]);

@@ -11,6 +11,7 @@ import {
   type ExecutionStatus,
   executionDailyStats,
   executionDailyTestCases,
+  executionHourlyCounts,
   executionTestCaseTotals,
   executionTotals,
   testCases,
@@ -63,7 +64,8 @@ interface Tally {
   perTestCase: Map<number, number>;
 }
 
-const DAY_MS = 24 * 60 * 60 * 1000;
+const HOUR_MS = 60 * 60 * 1000;
+const DAY_MS = 24 * HOUR_MS;
 const WINDOWS_DAYS = [1, 7, 30] as const;
 
 function emptyTally(): Tally {
@@ -97,6 +99,11 @@ function mergeTallies(a: Tally, b: Tally): Tally {
 /** The UTC midnight after `at`: roll-ups cover whole UTC days from there on. */
 function nextUtcDay(at: Date): Date {
   return new Date(Math.floor(at.getTime() / DAY_MS) * DAY_MS + DAY_MS);
+}
+
+/** The start of the hour after `at`'s own, or `at` itself when it starts an hour. */
+function nextUtcHour(at: Date): Date {
+  return new Date(Math.ceil(at.getTime() / HOUR_MS) * HOUR_MS);
 }
 
 const isoDay = (at: Date) => at.toISOString().slice(0, 10);
@@ -215,12 +222,16 @@ async function countsSince(
       Number((row as Record<string, number> | undefined)?.[`c${i}`] ?? 0),
     );
   }
-  // Whole days after each cutoff from the roll-ups, the rest of the cutoff's own day from the table.
+  // Whole days after each cutoff from the daily roll-ups, whole hours of the cutoff's own day
+  // from the hourly counts, and only the rest of the cutoff's own hour from the table.
   const s = executionDailyStats;
+  const hourly = executionHourlyCounts;
   const earliest = new Date(Math.min(...cutoffs.map((c) => c.getTime())));
+  const hoursOfDay = (cutoff: Date) =>
+    sql`(${hourly.hour} >= ${timestamp(nextUtcHour(cutoff))} and ${hourly.hour} < ${timestamp(nextUtcDay(cutoff))})`;
   const partial = (cutoff: Date) =>
-    sql`(${e.createdAt} >= ${timestamp(cutoff)} and ${e.createdAt} < ${timestamp(nextUtcDay(cutoff))})`;
-  const [[days], [rest]] = await Promise.all([
+    sql`(${e.createdAt} >= ${timestamp(cutoff)} and ${e.createdAt} < ${timestamp(nextUtcHour(cutoff))})`;
+  const [[days], [hours], [rest]] = await Promise.all([
     db
       .select(
         Object.fromEntries(
@@ -243,6 +254,19 @@ async function countsSince(
         Object.fromEntries(
           cutoffs.map((cutoff, i) => [
             `c${i}`,
+            sql<number>`coalesce(sum(${hourly.executions}) filter (where ${hoursOfDay(cutoff)}), 0)::int`,
+          ]),
+        ),
+      )
+      .from(hourly)
+      .where(
+        and(ownedBy(actor, hourly.userId), sql`(${sql.join(cutoffs.map(hoursOfDay), sql` or `)})`),
+      ),
+    db
+      .select(
+        Object.fromEntries(
+          cutoffs.map((cutoff, i) => [
+            `c${i}`,
             sql<number>`count(*) filter (where ${partial(cutoff)})::int`,
           ]),
         ),
@@ -252,7 +276,7 @@ async function countsSince(
   ]);
   const read = (row: unknown, i: number) =>
     Number((row as Record<string, number> | undefined)?.[`c${i}`] ?? 0);
-  return cutoffs.map((_, i) => read(days, i) + read(rest, i));
+  return cutoffs.map((_, i) => read(days, i) + read(hours, i) + read(rest, i));
 }
 
 async function titlesOf(db: Database, ids: number[]): Promise<Map<number, string>> {

@@ -70,7 +70,15 @@ async function rollupsAgainstRaw() {
     select user_id, test_case_id, executions from execution_test_case_totals where executions <> 0 order by 1, 2`);
   const expectedCaseTotals = await rows(sql`
     select user_id, test_case_id, count(*)::int as executions from test_executions group by 1, 2 order by 1, 2`);
+  const storedHours = await rows(sql`
+    select user_id, to_char(hour at time zone 'UTC', 'YYYY-MM-DD HH24') as hour, executions
+    from execution_hourly_counts where executions <> 0 order by 1, 2`);
+  const expectedHours = await rows(sql`
+    select user_id, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD HH24') as hour, count(*)::int as executions
+    from test_executions group by 1, 2 order by 1, 2`);
   return {
+    storedHours,
+    expectedHours,
     stored,
     expected,
     storedCases,
@@ -173,7 +181,9 @@ describe("statistics roll-ups", () => {
     expect(tables.storedCases).toEqual(tables.expectedCases);
     expect(tables.storedTotals).toEqual(tables.expectedTotals);
     expect(tables.storedCaseTotals).toEqual(tables.expectedCaseTotals);
+    expect(tables.storedHours).toEqual(tables.expectedHours);
     expect(tables.expected.length).toBeGreaterThan(30);
+    expect(tables.expectedHours.length).toBeGreaterThan(30);
 
     // List totals come from execution_filter_counts: compare with count(*) for filter mixes.
     const filterMixes = [

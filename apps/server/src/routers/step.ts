@@ -1,8 +1,8 @@
 import {
   listSteps,
   listStepsInput,
-  recordSteps,
   recordStepsInput,
+  recordValidatedSteps,
   updateStep,
   updateStepInput,
 } from "@testtrack/core";
@@ -11,7 +11,7 @@ import { authedProcedure, router } from "../trpc";
 export const stepRouter = router({
   record: authedProcedure
     .input(recordStepsInput)
-    .mutation(({ ctx, input }) => recordSteps(ctx.db, ctx.user, input)),
+    .mutation(({ ctx, input }) => recordValidatedSteps(ctx.db, ctx.user, input)),
   list: authedProcedure
     .input(listStepsInput)
     .query(({ ctx, input }) => listSteps(ctx.db, ctx.user, input)),

@@ -5,6 +5,7 @@ import {
   integer,
   pgTable,
   primaryKey,
+  timestamp,
   varchar,
 } from "drizzle-orm/pg-core";
 import { testCases } from "./testCases";
@@ -32,6 +33,26 @@ export const executionDailyStats = pgTable(
   (t) => [
     primaryKey({ columns: [t.userId, t.day, t.dimension, t.value] }),
     index("execution_daily_stats_day_idx").on(t.day, t.dimension),
+  ],
+);
+
+/**
+ * Per UTC hour and owner, how many executions were created: the 24 h / 7 d / 30 d windows read
+ * the hours of their boundary day here, so only the partial hour at the cutoff touches the
+ * executions table, whatever the number of executions a day.
+ */
+export const executionHourlyCounts = pgTable(
+  "execution_hourly_counts",
+  {
+    userId: integer("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    hour: timestamp("hour", { withTimezone: true, mode: "string" }).notNull(),
+    executions: integer("executions").notNull().default(0),
+  },
+  (t) => [
+    primaryKey({ columns: [t.userId, t.hour] }),
+    index("execution_hourly_counts_hour_idx").on(t.hour),
   ],
 );
 

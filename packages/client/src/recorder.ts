@@ -25,7 +25,7 @@ export interface RecordExecutionOptions extends Omit<StartInput, "idempotencyKey
    * key is used when none is given.
    */
   idempotencyKey?: string;
-  /** Steps sent per request. Default 50 (the server takes at most 500). */
+  /** Steps sent per request. Default 50 (the server takes at most 2,000). */
   batchSize?: number;
   retry?: RetryOptions;
 }

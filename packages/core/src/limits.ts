@@ -13,7 +13,7 @@ export const LIMITS = {
   tags: 50,
   tag: 50,
   testCaseSteps: 200,
-  stepsPerCall: 500,
+  stepsPerCall: 2_000,
   stepsPerExecution: 10_000,
   pageSize: 100,
   idempotencyKey: 200,

@@ -181,7 +181,7 @@ export async function recordSteps(
 
 /**
  * `recordSteps` for an input that `recordStepsInput` has already parsed (the tRPC procedure's
- * own `.input()`): ingest's hot path, where a second parse of up to 500 steps cost as much CPU
+ * own `.input()`): ingest's hot path, where a second parse of up to 2,000 steps cost as much CPU
  * as the rest of the server's work on the call.
  */
 export async function recordValidatedSteps(

@@ -1,9 +1,9 @@
 import { defineConfig } from "vitest/config";
-import { engineProjects } from "../../packages/core/test/engines.ts";
 
 export default defineConfig({
   test: {
-    projects: engineProjects(),
+    // One PostgreSQL per run (TEST_DATABASE_URL or an embedded one), a database per test file.
+    globalSetup: ["../../packages/core/test/globalSetup.ts"],
     testTimeout: 60_000,
     hookTimeout: 180_000,
   },

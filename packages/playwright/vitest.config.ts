@@ -1,9 +1,9 @@
 import { defineConfig } from "vitest/config";
 
-// One engine only: the reporter speaks HTTP to the server, whose behaviour on both engines is
-// pinned by apps/server's suites; a second pass would only run Chromium again (about a minute).
 export default defineConfig({
   test: {
+    // One PostgreSQL per run (TEST_DATABASE_URL or an embedded one), a database per test file.
+    globalSetup: ["../../packages/core/test/globalSetup.ts"],
     testTimeout: 120_000,
     hookTimeout: 180_000,
   },

@@ -3,6 +3,7 @@ import { createServer } from "node:http";
 import { openDatabase, startExecution } from "@testtrack/core";
 
 const url = process.env.DATABASE_URL;
+if (!url) throw new Error("DATABASE_URL is required");
 const actor = { id: Number(process.env.BENCH_USER_ID), role: "member" as const };
 const database = openDatabase({ url });
 

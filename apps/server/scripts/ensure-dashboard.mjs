@@ -1,4 +1,5 @@
-// Runs before `pnpm start`: builds the dashboard once, so a fresh clone serves it at `/`.
+// Runs after `pnpm install` and before `pnpm start`: builds the dashboard once, so a fresh clone
+// serves it at `/` and its first start is not kept waiting for the build.
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";

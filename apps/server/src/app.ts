@@ -4,9 +4,11 @@ import {
   createUser,
   type DatabaseHandle,
   deleteUserByEmail,
+  type EmbeddedPostgres,
   failStuckExecutions,
   findUserByEmail,
   openDatabase,
+  startEmbeddedPostgres,
 } from "@testtrack/core";
 import pino, { type Logger } from "pino";
 import type { Config } from "./config";
@@ -16,6 +18,8 @@ import { createHttpHost } from "./http";
 export interface RunningServer {
   url: string;
   database: DatabaseHandle;
+  /** Where the data lives: "PostgreSQL" (DATABASE_URL) or the embedded server's folder. */
+  databaseDescription: string;
   /** Credentials generated at first start, shown once; undefined otherwise. */
   generatedAdmin?: { email: string; password: string };
   close(): Promise<void>;
@@ -28,15 +32,21 @@ export function createLogger(config: Pick<Config, "logLevel">): Logger {
   });
 }
 
-/** Opens the database, migrates it, makes sure an admin exists, starts the sweeper, listens. */
+/**
+ * Opens the database (DATABASE_URL, or an embedded PostgreSQL in the data folder), migrates it,
+ * makes sure an admin exists, starts the sweeper, listens.
+ */
 export async function startServer(
   config: Config,
   log = createLogger(config),
 ): Promise<RunningServer> {
-  const database = openDatabase(
-    config.databaseUrl ? { url: config.databaseUrl } : { dataDir: config.dataDir },
-  );
+  const embedded = config.databaseUrl ? undefined : await startEmbedded(config, log);
+  const database = openDatabase({ url: config.databaseUrl ?? (embedded as EmbeddedPostgres).url });
   const host = createHttpHost({ ...config, dashboardDir: DEFAULT_DASHBOARD_DIR }, database, log);
+  const closeDatabase = async () => {
+    await database.close().catch(() => {});
+    await embedded?.stop();
+  };
   try {
     await database.migrate();
     // The admin exists before the first request can arrive; if listening then fails, a
@@ -50,18 +60,34 @@ export async function startServer(
     return {
       url,
       database,
+      databaseDescription: embedded
+        ? `embedded PostgreSQL in ${config.dataDir}`
+        : "PostgreSQL (DATABASE_URL)",
       generatedAdmin,
       close: async () => {
         clearInterval(sweeper);
         await host.close();
-        await database.close();
+        await closeDatabase();
       },
     };
   } catch (error) {
     await host.close();
-    await database.close().catch(() => {});
+    await closeDatabase();
     throw error;
   }
+}
+
+/** PostgreSQL's own log goes to ours: its warnings and errors as warnings, the rest as debug. */
+function startEmbedded(config: Config, log: Logger) {
+  return startEmbeddedPostgres({
+    dataDir: config.dataDir,
+    onLog: (line) => {
+      if (!line.trim()) return;
+      if (/\b(WARNING|ERROR|FATAL|PANIC):/.test(line))
+        log.warn({ postgres: line }, "embedded PostgreSQL");
+      else log.debug({ postgres: line }, "embedded PostgreSQL");
+    },
+  });
 }
 
 async function ensureAdmin(database: DatabaseHandle, config: Config) {

@@ -1,12 +1,12 @@
+import { EmbeddedPostgresError } from "@testtrack/core";
 import { startServer } from "./app";
 import { ConfigError, loadConfig } from "./config";
 
 async function main() {
   const config = loadConfig();
   const server = await startServer(config);
-  const where = config.databaseUrl ? "PostgreSQL" : `embedded PGlite in ${config.dataDir}`;
   console.log(
-    `TestTrack listening on ${server.url} (tRPC at ${server.url}/trpc, database: ${where})`,
+    `TestTrack listening on ${server.url} (tRPC at ${server.url}/trpc, database: ${server.databaseDescription})`,
   );
   if (server.generatedAdmin) {
     console.log(
@@ -37,6 +37,8 @@ async function main() {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? error.message : error);
+  // Problems a person can fix (a bad setting, an unusable data folder) print as their message.
+  const actionable = error instanceof ConfigError || error instanceof EmbeddedPostgresError;
+  console.error(actionable ? error.message : error);
   process.exit(1);
 });

@@ -1,30 +1,20 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  openTestDatabase,
-  TEST_PASSWORD,
-  type TestDatabase,
-  testEngine,
-} from "@testtrack/core/testing";
+import { TEST_PASSWORD } from "@testtrack/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningServer, startServer } from "../src/app";
 import { type Config, loadConfig } from "../src/config";
 import { createClient, createTestPrincipal, silentLog } from "./fixtures";
 
-const engine = testEngine();
 let scratch: string;
-const databases: TestDatabase[] = [];
 
-/** Where a fresh server keeps its data: a new PGlite folder, or a new PostgreSQL database. */
+/** Where a fresh server keeps its data: no DATABASE_URL, so an embedded PostgreSQL in a new folder. */
 async function freshStorage(): Promise<Pick<Config, "databaseUrl" | "dataDir">> {
-  const dataDir = await mkdtemp(join(scratch, "data-"));
-  if (engine === "pglite") return { databaseUrl: undefined, dataDir };
-  const database = await openTestDatabase("postgres");
-  databases.push(database);
-  return { databaseUrl: database.url, dataDir };
+  return { databaseUrl: undefined, dataDir: await mkdtemp(join(scratch, "data-")) };
 }
 
 function serverConfig(
@@ -66,6 +56,8 @@ async function stop(server: RunningServer) {
 
 beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), "testtrack-app-"));
+  // As root, the embedded PostgreSQL runs as an unprivileged user, who must pass through it.
+  await chmod(scratch, 0o755);
   firstStorage = await freshStorage();
   const blocker = createServer();
   await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
@@ -81,7 +73,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const server of running) await server.close();
-  for (const database of databases) await database.close();
   await rm(scratch, { recursive: true, force: true });
 });
 
@@ -97,7 +88,7 @@ describe("startServer", () => {
     expect(generated.email).toBe("admin@testtrack.local");
     expect(generated.password.length).toBeGreaterThanOrEqual(20);
     const health = await fetch(`${first.url}/healthz`);
-    expect(await health.json()).toEqual({ status: "ok", database: engine });
+    expect(await health.json()).toEqual({ status: "ok", database: "postgres" });
     const session = await createClient(`${first.url}/trpc`).auth.login.mutate(generated);
     expect(session.user).toMatchObject({ email: generated.email, role: "admin" });
     const users = await createClient(`${first.url}/trpc`, session.token).user.list.query();
@@ -215,9 +206,13 @@ describe("main", () => {
       expect(session.user.role).toBe("admin");
       expect(password).not.toBe(TEST_PASSWORD);
 
+      expect(output).toContain(`database: embedded PostgreSQL in ${storage.dataDir}`);
+
       child.kill("SIGTERM");
       expect(await exitOf(child)).toBe(0);
       expect(output).toContain("SIGTERM received");
+      // PostgreSQL stopped with it: a clean shutdown removes its pid file.
+      expect(existsSync(join(storage.dataDir, "postgres", "postmaster.pid"))).toBe(false);
     } finally {
       if (child.exitCode === null) child.kill("SIGKILL");
     }

@@ -14,7 +14,7 @@ function configErrorFor(env: NodeJS.ProcessEnv): ConfigError {
 }
 
 describe("loadConfig defaults", () => {
-  it("starts on 127.0.0.1:3000 with embedded PGlite and production settings when nothing is set", () => {
+  it("starts on 127.0.0.1:3000 with the embedded PostgreSQL and production settings when nothing is set", () => {
     const config = loadConfig({ INIT_CWD: "/srv/testtrack" });
     expect(config).toEqual({
       databaseUrl: undefined,

@@ -137,8 +137,8 @@ export interface TestServer {
 }
 
 /**
- * The real HTTP host on a free port over a fresh test database (PGlite, or PostgreSQL when the
- * suite runs on that engine). `close` stops the server and drops the database, unless the
+ * The real HTTP host on a free port over a fresh test database (a clone of the run's migrated
+ * template on the run's PostgreSQL). `close` stops the server and drops the database, unless the
  * database was passed in: then several hosts with different settings share it and `close`
  * stops only this host.
  */

@@ -1,5 +1,6 @@
 export * from "./actor";
 export * from "./db";
+export * from "./embeddedPostgres";
 export * from "./errors";
 export * from "./executions";
 export * from "./lifecycle";

@@ -1,66 +1,57 @@
-import { createHash, randomBytes } from "node:crypto";
-import {
-  existsSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { PGlite } from "@electric-sql/pglite";
+import { randomBytes } from "node:crypto";
 import type { SQL } from "drizzle-orm";
 import postgres from "postgres";
+import { inject } from "vitest";
 import type { z } from "zod";
 import type { Actor } from "../src/actor";
-import {
-  type DatabaseHandle,
-  migrationsFolder,
-  openDatabase,
-  queryRows as rowsOf,
-} from "../src/db";
+import { type DatabaseHandle, openDatabase, queryRows as rowsOf } from "../src/db";
 import { startExecution, type startExecutionInput } from "../src/executions";
 import { hashPassword } from "../src/passwords";
 import { type TestExecution, testExecutions, type UserRole, users } from "../src/schema";
 import { createTestCase, type createTestCaseInput } from "../src/testCases";
 import { publicUserColumns } from "../src/users";
-
-export type TestEngine = "pglite" | "postgres";
-
-export function testEngine(): TestEngine {
-  return process.env.TESTTRACK_TEST_ENGINE === "postgres" ? "postgres" : "pglite";
-}
+import type { TestServerDatabase } from "./globalSetup";
 
 export interface TestDatabase extends DatabaseHandle {
-  /** A URL a separate server process can open: only for the postgres engine. */
-  url?: string;
+  /** A URL a separate server process can open. */
+  url: string;
 }
 
 /**
- * A migrated database of its own for one test file: an in-memory PGlite, or a throwaway
- * database on the TEST_DATABASE_URL server (dropped again by `close`).
+ * The PostgreSQL server of this test run (TEST_DATABASE_URL, or the embedded one the global setup
+ * started) and its migrated template database.
  */
-export async function openTestDatabase(engine: TestEngine = testEngine()): Promise<TestDatabase> {
-  if (engine === "pglite") {
-    const handle = openDatabase({ pglite: await migratedPglite() });
-    await handle.migrate();
-    return handle;
+function testServer(): TestServerDatabase {
+  const provided = inject("testDatabase");
+  if (!provided) {
+    throw new Error(
+      "no test database: add packages/core/test/globalSetup.ts to this package's vitest globalSetup",
+    );
   }
-  const adminUrl = process.env.TEST_DATABASE_URL;
-  if (!adminUrl) throw new Error("TEST_DATABASE_URL is required for the postgres engine");
+  return provided;
+}
+
+/** A URL for `database` on the test run's server. */
+export function testDatabaseUrl(database: string): string {
+  const url = new URL(testServer().adminUrl);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+/**
+ * A migrated database of its own for one test file, cloned from the run's template database
+ * (milliseconds, where migrating costs a second), dropped again by `close`.
+ */
+export async function openTestDatabase(): Promise<TestDatabase> {
+  const { adminUrl, template } = testServer();
   const name = `testtrack_test_${randomBytes(6).toString("hex")}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const handle = openDatabase({ url: url.toString() });
-  await handle.migrate();
+  await cloneDatabase(admin, template, name);
+  const url = testDatabaseUrl(name);
+  const handle = openDatabase({ url });
   return {
     ...handle,
-    url: url.toString(),
+    url,
     close: async () => {
       await handle.close();
       await admin.unsafe(`drop database if exists ${name} with (force)`);
@@ -69,48 +60,18 @@ export async function openTestDatabase(engine: TestEngine = testEngine()): Promi
   };
 }
 
-const TEMPLATE_PREFIX = "testtrack-pglite-template-";
-
-/**
- * An in-memory PGlite holding the migrated schema. A fresh PGlite spends seconds in initdb, so
- * the first one migrated is dumped to a file in the temp folder, keyed by the migrations and the
- * PGlite version, and later test files (in this run or the next) start from that dump instead.
- */
-async function migratedPglite(): Promise<PGlite> {
-  const name = `${TEMPLATE_PREFIX}${templateKey()}.tar`;
-  const template = join(tmpdir(), name);
-  if (existsSync(template)) {
+/** CREATE DATABASE ... TEMPLATE, retried while another clone of the template is starting. */
+async function cloneDatabase(admin: postgres.Sql, template: string, name: string) {
+  for (let attempt = 0; ; attempt++) {
     try {
-      return await PGlite.create({ loadDataDir: new Blob([readFileSync(template)]) });
-    } catch {
-      // An unreadable dump is rebuilt below.
+      await admin.unsafe(`create database ${name} template ${template}`);
+      return;
+    } catch (error) {
+      // 55006: "source database is being accessed by other users" (a concurrent clone).
+      if ((error as { code?: string }).code !== "55006" || attempt >= 20) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 100));
     }
   }
-  const pglite = await PGlite.create();
-  await openDatabase({ pglite }).migrate();
-  const dump = await pglite.dumpDataDir("none");
-  // Written aside and renamed, so a parallel worker never reads half a file.
-  const partial = `${template}.${process.pid}.partial`;
-  writeFileSync(partial, Buffer.from(await dump.arrayBuffer()));
-  renameSync(partial, template);
-  // Dumps of older migrations are never read again.
-  for (const file of readdirSync(tmpdir())) {
-    if (file.startsWith(TEMPLATE_PREFIX) && file.endsWith(".tar") && file !== name) {
-      rmSync(join(tmpdir(), file), { force: true });
-    }
-  }
-  return pglite;
-}
-
-function templateKey(): string {
-  const hash = createHash("sha256");
-  const pgliteEntry = createRequire(import.meta.url).resolve("@electric-sql/pglite");
-  hash.update(readFileSync(join(dirname(pgliteEntry), "..", "package.json")));
-  for (const file of readdirSync(migrationsFolder, { recursive: true, encoding: "utf8" }).sort()) {
-    const path = join(migrationsFolder, file);
-    if (statSync(path).isFile()) hash.update(file).update(readFileSync(path));
-  }
-  return hash.digest("hex").slice(0, 16);
 }
 
 let userCounter = 0;
@@ -185,7 +146,7 @@ export async function createExecutionScenario(
   return { user, actor: user.actor, testCase, executionId };
 }
 
-/** Rows of a raw SQL query on either engine (PGlite answers `{ rows }`, postgres-js an array). */
+/** Rows of a raw SQL query. */
 export function queryRows<T>(handle: Pick<DatabaseHandle, "db">, query: SQL): Promise<T[]> {
   return rowsOf<T>(handle.db, query);
 }

@@ -1,18 +1,6 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { type SQL, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDatabase } from "../src/db";
-import { createTestCase, getTestCase } from "../src/testCases";
-import { createUser, findUserByEmail } from "../src/users";
-import {
-  openTestDatabase,
-  queryRows,
-  TEST_PASSWORD,
-  type TestDatabase,
-  testEngine,
-} from "./fixtures";
+import { openTestDatabase, queryRows, type TestDatabase } from "./fixtures";
 
 let h: TestDatabase;
 beforeAll(async () => {
@@ -177,36 +165,4 @@ describe("execution list indexes", () => {
     );
     expect(plan).not.toMatch(/Filter:/);
   });
-});
-
-// Always PGlite whatever the engine under test, so the postgres project would only repeat it.
-describe.runIf(testEngine() === "pglite")("openDatabase with a PGlite data folder", () => {
-  it("keeps its data across close and reopen", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "testtrack-core-"));
-    const email = "persisted@example.test";
-    try {
-      const first = openDatabase({ dataDir: join(dataDir, "db") });
-      await first.migrate();
-      const user = await createUser(first.db, { email, name: "Kept", password: TEST_PASSWORD });
-      const actor = { id: user.id, role: user.role };
-      const testCase = await createTestCase(first.db, actor, { title: "Survives restarts" });
-      await first.close();
-
-      const second = openDatabase({ dataDir: join(dataDir, "db") });
-      try {
-        expect(second.engine).toBe("pglite");
-        await second.migrate();
-        await second.ping();
-        expect((await findUserByEmail(second.db, email))?.id).toBe(user.id);
-        expect((await getTestCase(second.db, actor, { id: testCase.id })).title).toBe(
-          "Survives restarts",
-        );
-      } finally {
-        await second.close();
-      }
-    } finally {
-      rmSync(dataDir, { recursive: true, force: true });
-    }
-    // Two cold PGlite boots from disk: slow when the whole suite shares two cores.
-  }, 120_000);
 });

@@ -1,18 +1,14 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { get } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { openDatabase } from "@testtrack/core";
-import { openTestDatabase, testEngine } from "@testtrack/core/testing";
+import { openDatabase, startEmbeddedPostgres } from "@testtrack/core";
 import { createTRPCClient, httpLink } from "@trpc/client";
 import { sql } from "drizzle-orm";
 import { afterAll, expect, it } from "vitest";
 import { type AppRouter, createTestTrackClient } from "../../src/index";
-import { freePort } from "./privatePostgres";
+import { ADMIN, startServerProcess } from "./serverProcess";
 
-const serverDir = fileURLToPath(new URL("../../../../apps/server", import.meta.url));
 const cleanups: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
@@ -31,68 +27,19 @@ function freshConnectionRefused(target: string): Promise<boolean> {
   });
 }
 
-async function waitForHealth(url: string, child: ChildProcess) {
-  for (let i = 0; i < 600; i++) {
-    if (child.exitCode !== null) throw new Error(`server exited early with ${child.exitCode}`);
-    const ok = await fetch(`${url}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return;
-    await sleep(100);
-  }
-  throw new Error("server did not become healthy");
-}
-
 it("finishes in-flight requests on SIGTERM, refuses new ones, and leaves nothing half-written", async () => {
-  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: "silent", NODE_ENV: "production" };
-  delete env.DATABASE_URL;
-  let verifyUrl: string | undefined;
+  // On the embedded PostgreSQL, as `pnpm start` runs it: SIGTERM must stop it cleanly too.
   const dataDir = mkdtempSync(join(tmpdir(), "testtrack-sigterm-"));
   cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-  if (testEngine() === "postgres") {
-    const database = await openTestDatabase();
-    cleanups.push(() => database.close());
-    env.DATABASE_URL = database.url;
-    verifyUrl = database.url;
-  } else {
-    env.TESTTRACK_DATA_DIR = dataDir;
-  }
-  const port = await freePort();
-  Object.assign(env, {
-    PORT: String(port),
-    HOST: "127.0.0.1",
-    TESTTRACK_ADMIN_EMAIL: "admin@example.test",
-    TESTTRACK_ADMIN_PASSWORD: "a long admin password",
-  });
-  // One node process (here with tsx as a loader; `pnpm start` runs the bundle), so the signal
-  // reaches main.ts directly.
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-    cwd: serverDir,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout?.on("data", (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on("data", (chunk) => {
-    output += chunk;
-  });
-  const exited = new Promise<number | null>((resolve) =>
-    child.once("exit", (code) => resolve(code)),
-  );
+  const server = await startServerProcess(dataDir);
+  const { child, url, exited } = server;
   cleanups.push(() => {
     if (child.exitCode === null) child.kill("SIGKILL");
   });
-  const url = `http://127.0.0.1:${port}`;
-  await waitForHealth(url, child);
+  const output = () => server.output();
 
   const anonymous = createTestTrackClient({ url });
-  const { token } = await anonymous.auth.login.mutate({
-    email: "admin@example.test",
-    password: "a long admin password",
-  });
+  const { token } = await anonymous.auth.login.mutate(ADMIN);
   const client = createTestTrackClient({ url, token });
   // One HTTP request per upload (no batching), so many are in flight when the signal lands.
   const uploader = createTRPCClient<AppRouter>({
@@ -132,7 +79,7 @@ it("finishes in-flight requests on SIGTERM, refuses new ones, and leaves nothing
       signalledAt = Date.now();
       child.kill("SIGTERM");
       // Once the server says it is stopping, a new connection must be refused.
-      for (let i = 0; i < 200 && !output.includes("SIGTERM received"); i++) await sleep(50);
+      for (let i = 0; i < 200 && !output().includes("SIGTERM received"); i++) await sleep(50);
       refusedAfterSignal = await freshConnectionRefused(`${url}/healthz`);
     }
   };
@@ -145,7 +92,7 @@ it("finishes in-flight requests on SIGTERM, refuses new ones, and leaves nothing
   const exitCode = await exited;
 
   expect(signalled).toBe(true);
-  expect(exitCode, output).toBe(0);
+  expect(exitCode, output()).toBe(0);
   expect(refusedAfterSignal).toBe(true);
   const stored = outcomes.filter((o) => o === "stored").length;
   // Requests the server was handling when the signal came were answered after it.
@@ -153,8 +100,11 @@ it("finishes in-flight requests on SIGTERM, refuses new ones, and leaves nothing
   expect(completedAfterSignal).toBeGreaterThan(0);
   expect(refusals).toEqual([]);
 
-  // Reopen the database the server used and check every batch is all or nothing.
-  const database = openDatabase(verifyUrl ? { url: verifyUrl } : { dataDir });
+  // The server stopped its PostgreSQL: start it again on the same folder and check every batch
+  // is all or nothing.
+  const embedded = await startEmbeddedPostgres({ dataDir });
+  cleanups.push(() => embedded.stop());
+  const database = openDatabase({ url: embedded.url });
   cleanups.push(() => database.close());
   const result = (await database.db.execute(
     sql`select step_number from test_execution_steps where execution_id = ${executionId}`,

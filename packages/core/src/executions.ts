@@ -104,7 +104,7 @@ export const updateExecutionInput = z.strictObject({
   result: z.enum(EXECUTION_RESULTS).optional(),
   startedAt: isoDateTime.optional(),
   completedAt: isoDateTime.optional(),
-  durationSeconds: z.number().min(0).max(31_536_000).optional(),
+  durationSeconds: z.number().min(0).max(LIMITS.durationSeconds).optional(),
   consoleLog: text().max(LIMITS.consoleLog).optional(),
   errorMessage: text().max(LIMITS.message).optional(),
   screenshotPath: path.optional(),

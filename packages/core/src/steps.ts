@@ -25,7 +25,7 @@ const stepFields = {
   errorMessage: text().max(LIMITS.message).optional(),
   startedAt: isoDateTime.optional(),
   completedAt: isoDateTime.optional(),
-  durationSeconds: z.number().min(0).max(31_536_000).optional(),
+  durationSeconds: z.number().min(0).max(LIMITS.durationSeconds).optional(),
   screenshotPath: path.optional(),
   screenshotBefore: path.optional(),
   screenshotAfter: path.optional(),

@@ -2,7 +2,7 @@
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import { createTestTrackClient, type TriggeredBy } from "@testtrack/client";
-import { importJUnitFiles, summaryLine } from "./importer.js";
+import { type ImportSummary, importJUnitFiles, summaryLine } from "./importer.js";
 import { ProgressBar } from "./progress.js";
 
 const USAGE = `Usage: testtrack import <junit.xml>... [options]
@@ -20,6 +20,9 @@ Options:
 `;
 
 const TRIGGERS: readonly TriggeredBy[] = ["manual", "scheduled", "ci_cd", "webhook"];
+
+/** Warnings printed per file: a tool that writes one odd value usually writes it in every test. */
+const WARNINGS_PER_FILE = 10;
 
 /** Runs the CLI and returns its exit code: 0 all imported, 1 something was not, 2 usage. */
 async function main(argv: string[]): Promise<number> {
@@ -65,11 +68,26 @@ async function main(argv: string[]): Promise<number> {
   for (const { message } of summary.rejected) {
     process.stderr.write(`testtrack: ${message} (nothing imported from this file)\n`);
   }
+  printWarnings(summary.warnings);
   for (const { file, line, message } of summary.uploadErrors) {
     process.stderr.write(`testtrack: ${file}:${line}: could not upload: ${message}\n`);
   }
   process.stdout.write(`${summaryLine(summary)}\n`);
   return summary.rejected.length > 0 || summary.uploadErrors.length > 0 ? 1 : 0;
+}
+
+function printWarnings(warnings: ImportSummary["warnings"]): void {
+  for (const file of new Set(warnings.map((warning) => warning.file))) {
+    const ofFile = warnings.filter((warning) => warning.file === file);
+    for (const { line, message } of ofFile.slice(0, WARNINGS_PER_FILE)) {
+      process.stderr.write(`testtrack: ${file}:${line}: warning: ${message}\n`);
+    }
+    if (ofFile.length > WARNINGS_PER_FILE) {
+      process.stderr.write(
+        `testtrack: ${file}: ${ofFile.length - WARNINGS_PER_FILE} more warnings\n`,
+      );
+    }
+  }
 }
 
 function parse(argv: string[]) {

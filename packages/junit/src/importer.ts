@@ -8,15 +8,23 @@ import {
   withRetry,
 } from "@testtrack/client";
 import {
+  closeExecution,
+  fitDuration,
   fitEnd,
   fitStart,
+  fitTimings,
   LIMITS,
   labelOf,
   TestCaseCatalog,
   tagsOf,
-  testCaseTitle,
 } from "@testtrack/client/reporting";
-import { JUnitFormatError, type JUnitTestCase, readJUnitFile } from "./junit.js";
+import {
+  JUnitFormatError,
+  type JUnitTestCase,
+  type JUnitWarning,
+  readJUnitFile,
+  titleOf,
+} from "./junit.js";
 
 export interface ImportOptions {
   environment?: string;
@@ -50,6 +58,11 @@ export interface ImportSummary {
   rejected: Array<{ file: string; message: string }>;
   /** Test cases that could not be uploaded. */
   uploadErrors: Array<{ file: string; line: number; message: string }>;
+  /**
+   * What was odd in the imported files and how it was imported all the same (a test without a
+   * name, a timestamp or duration TestTrack cannot store as written), by file and line.
+   */
+  warnings: JUnitWarning[];
 }
 
 interface ValidFile {
@@ -58,15 +71,16 @@ interface ValidFile {
   sha256: string;
 }
 
-type ExecutionUpdate = RouterInputs["execution"]["update"];
+type ExecutionUpdate = Omit<RouterInputs["execution"]["update"], "id">;
 
 /**
  * Imports JUnit XML files: each <testcase> becomes a completed execution of the test case
  * titled by its classname and name (created when missing). Every file is read through once
- * before anything is uploaded, so a malformed file imports nothing. Execution starts carry an
- * idempotency key made of the file's hash, the options and the test's position: importing the
- * same file again (say, after a network failure) completes what is missing and duplicates
- * nothing.
+ * before anything is uploaded, so a malformed file imports nothing, and every value is fitted
+ * to what the server accepts before an execution starts, so none is left half imported.
+ * Execution starts carry an idempotency key made of the file's hash, the options and the test's
+ * position: importing the same file again (say, after a network failure) completes what is
+ * missing and duplicates nothing.
  */
 export async function importJUnitFiles(
   client: TestTrackClient,
@@ -84,11 +98,19 @@ export async function importJUnitFiles(
     alreadyImported: 0,
     rejected: [],
     uploadErrors: [],
+    warnings: [],
   };
   const valid: ValidFile[] = [];
   for (const file of files) {
     try {
-      valid.push({ file, ...(await readJUnitFile(file)) });
+      const fitted: JUnitWarning[] = [];
+      const { tests, sha256, warnings } = await readJUnitFile(file, (testCase) => {
+        for (const message of outcomeOf(testCase).warnings) {
+          fitted.push({ file, line: testCase.line, message });
+        }
+      });
+      valid.push({ file, tests, sha256 });
+      summary.warnings.push(...[...warnings, ...fitted].sort((a, b) => a.line - b.line));
     } catch (error) {
       summary.rejected.push({ file, message: rejectionOf(file, error) });
     }
@@ -147,15 +169,11 @@ export function summaryLine(summary: ImportSummary): string {
     summary.alreadyImported ? `${summary.alreadyImported} already imported` : undefined,
     summary.rejected.length ? `${summary.rejected.length} files rejected` : undefined,
     summary.uploadErrors.length ? `${summary.uploadErrors.length} not uploaded` : undefined,
+    summary.warnings.length
+      ? `${summary.warnings.length} warning${summary.warnings.length === 1 ? "" : "s"}`
+      : undefined,
   ].filter(Boolean);
   return `Imported ${files}: ${summary.tests} tests (${counts}); ${summary.created} executions created${extra.length ? `; ${extra.join(", ")}` : ""}`;
-}
-
-/** classname › name, or the name alone when the classname says nothing more (jest-junit). */
-export function titleOf(testCase: Pick<JUnitTestCase, "classname" | "name">): string {
-  const classname = testCase.classname.trim();
-  const name = testCase.name.trim();
-  return testCaseTitle(!classname || classname === name ? [name] : [classname, name]);
 }
 
 async function uploadTestCase(
@@ -166,6 +184,7 @@ async function uploadTestCase(
   options: ImportOptions,
 ): Promise<"created" | "already imported"> {
   const retry = options.retry ?? {};
+  const { outcome } = outcomeOf(testCase);
   const testCaseId = await catalog.idFor(titleOf(testCase), tagsOf(["junit", testCase.suite]));
   const start = {
     testCaseId,
@@ -186,25 +205,25 @@ async function uploadTestCase(
     retry,
   );
   if (started.status !== "pending" && started.status !== "running") return "already imported";
-  const durationSeconds = testCase.durationSeconds ?? 0;
-  // Without a suite timestamp the test is taken to have just finished.
-  const startedAt = testCase.startedAt ?? new Date(Date.now() - Math.round(durationSeconds * 1000));
-  const completedAt = new Date(startedAt.getTime() + Math.round(durationSeconds * 1000));
-  const update = (changes: Omit<ExecutionUpdate, "id">) =>
-    withRetry(() => client.execution.update.mutate({ id: started.executionId, ...changes }), retry);
-  if (started.status === "pending") {
-    await update({ status: "running", startedAt: startedAt.toISOString() });
-  }
-  await update({
+  await closeExecution(client, started, outcome, retry);
+  return "created";
+}
+
+/** The update that completes a test case's execution, fitted to the server's limits. */
+function outcomeOf(testCase: JUnitTestCase): { outcome: ExecutionUpdate; warnings: string[] } {
+  const seconds = testCase.durationSeconds ?? 0;
+  // Without a timestamp the test is taken to have just finished.
+  const startedAt =
+    testCase.startedAt ?? new Date(Date.now() - fitDuration(seconds).seconds * 1000);
+  const { timings, warnings } = fitTimings(startedAt, seconds);
+  const outcome: ExecutionUpdate = {
     status: "completed",
     result: testCase.result,
-    startedAt: startedAt.toISOString(),
-    completedAt: completedAt.toISOString(),
-    durationSeconds,
+    ...timings,
     errorMessage: testCase.errorMessage && fitStart(testCase.errorMessage, LIMITS.message),
     consoleLog: testCase.consoleLog && fitEnd(testCase.consoleLog, LIMITS.consoleLog),
-  });
-  return "created";
+  };
+  return { outcome, warnings };
 }
 
 function idempotencyKeyOf(file: ValidFile, testCase: JUnitTestCase, start: object): string {

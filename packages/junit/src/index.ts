@@ -4,6 +4,12 @@ export {
   type ImportSummary,
   importJUnitFiles,
   summaryLine,
-  titleOf,
 } from "./importer.js";
-export { JUnitFormatError, type JUnitResult, type JUnitTestCase, readJUnitFile } from "./junit.js";
+export {
+  JUnitFormatError,
+  type JUnitResult,
+  type JUnitTestCase,
+  type JUnitWarning,
+  readJUnitFile,
+  titleOf,
+} from "./junit.js";

@@ -18,13 +18,14 @@ import {
   recordExecution,
   type TestTrackClient,
   type TriggeredBy,
-  withRetry,
 } from "@testtrack/client";
 import {
+  closeExecution,
   closeExecutionsSync,
   closeOnExit,
   fitEnd,
   fitStart,
+  fitTimings,
   LIMITS,
   labelOf,
   type PendingClose,
@@ -130,7 +131,7 @@ export class TestTrackReporter implements Reporter {
     const stepNumber = attempt?.openSteps.get(step);
     if (!attempt || stepNumber === undefined) return;
     attempt.openSteps.delete(step);
-    const recorded = recordedStep(step, stepNumber, result.retry);
+    const recorded = recordedStep(step, stepNumber, result.retry, this.warnFor(attempt));
     void attempt.run?.then((run) => run?.step(recorded));
   }
 
@@ -138,7 +139,8 @@ export class TestTrackReporter implements Reporter {
     // A skipped test may end without having begun.
     const attempt = this.attemptOf(test, result);
     if (!attempt || attempt.closed) return;
-    attempt.closed = this.close(attempt, outcomeOf(test, result), result.status);
+    const outcome = outcomeOf(test, result, this.warnFor(attempt));
+    attempt.closed = this.close(attempt, outcome, result.status);
   }
 
   async onEnd(result: FullResult): Promise<void> {
@@ -211,8 +213,9 @@ export class TestTrackReporter implements Reporter {
     const endedAt = outcome.completedAt ? new Date(outcome.completedAt) : new Date();
     for (const [step, stepNumber] of attempt.openSteps) {
       const duration = Math.max(0, endedAt.getTime() - step.startTime.getTime());
+      const unfinished = { ...step, duration, error: undefined };
       run.step({
-        ...recordedStep({ ...step, duration, error: undefined }, stepNumber, attempt.result.retry),
+        ...recordedStep(unfinished, stepNumber, attempt.result.retry, this.warnFor(attempt)),
         result: ended === "failed" || ended === "timedOut" ? "fail" : "error",
         errorMessage: `The test ended (${ended}) before this step finished.`,
       });
@@ -220,8 +223,10 @@ export class TestTrackReporter implements Reporter {
     attempt.openSteps.clear();
     try {
       await run.flush();
-      const execution = await withRetry(
-        () => client.execution.update.mutate({ id: run.executionId, ...outcome }),
+      const execution = await closeExecution(
+        client,
+        { executionId: run.executionId, status: "running" },
+        outcome,
         this.retry,
       );
       attempt.done = true;
@@ -267,6 +272,12 @@ export class TestTrackReporter implements Reporter {
       warn(`gave up waiting for uploads after ${timeoutMs} ms`);
     }
     process.stdout.write(`${recordedSummary(this.recorded, this.uploadErrors)}\n`);
+  }
+
+  /** Warns about a value of this attempt that had to change for the server to accept it. */
+  private warnFor(attempt: Attempt): (warning: string) => void {
+    return (warning) =>
+      warn(`"${attempt.test.title}" (attempt ${attempt.result.retry + 1}): ${warning}`);
   }
 
   private reportUploadError(test: TestCase, result: TestResult, error: unknown): void {
@@ -322,16 +333,22 @@ function lastPath(
   return found?.path;
 }
 
-function recordedStep(step: TestStep, stepNumber: number, retryCount: number): RecordedStep {
+function recordedStep(
+  step: TestStep,
+  stepNumber: number,
+  retryCount: number,
+  onWarning: (warning: string) => void,
+): RecordedStep {
   const skipped = step.annotations?.some((annotation) => annotation.type === "skip");
+  // Playwright reports -1 for a step that has not ended.
+  const { timings, warnings } = fitTimings(step.startTime, Math.max(0, step.duration) / 1000);
+  for (const warning of warnings) onWarning(`step "${step.title}": ${warning}`);
   return {
     stepNumber,
     stepDescription: fitStart(step.title.trim() || "(untitled step)", LIMITS.text),
     result: step.error ? "fail" : skipped ? "skip" : "pass",
     errorMessage: step.error ? fitStart(errorText(step.error), LIMITS.message) : undefined,
-    startedAt: step.startTime.toISOString(),
-    completedAt: new Date(step.startTime.getTime() + Math.max(0, step.duration)).toISOString(),
-    durationSeconds: Math.max(0, step.duration) / 1000,
+    ...timings,
     screenshotPath: lastPath(step.attachments ?? [], "image/"),
     retryCount,
   };
@@ -355,14 +372,17 @@ function consoleLogOf(result: TestResult): string | undefined {
   return sections.length > 0 ? fitEnd(sections.join("\n"), LIMITS.consoleLog) : undefined;
 }
 
-function outcomeOf(test: TestCase, result: TestResult): ExecutionUpdate {
-  const startedAt = result.startTime;
-  const duration = Math.max(0, result.duration);
+/** `onWarning` hears what had to change for the server to accept the timings. */
+function outcomeOf(
+  test: TestCase,
+  result: TestResult,
+  onWarning: (warning: string) => void,
+): ExecutionUpdate {
+  const { timings, warnings } = fitTimings(result.startTime, Math.max(0, result.duration) / 1000);
+  for (const warning of warnings) onWarning(warning);
   const recorded: ExecutionUpdate = {
     status: "completed",
-    startedAt: startedAt.toISOString(),
-    completedAt: new Date(startedAt.getTime() + duration).toISOString(),
-    durationSeconds: duration / 1000,
+    ...timings,
     errorMessage: errorsOf(result.errors),
     consoleLog: consoleLogOf(result),
     screenshotPath: lastPath(result.attachments, "image/"),

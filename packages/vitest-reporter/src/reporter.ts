@@ -7,13 +7,14 @@ import {
   recordExecution,
   type TestTrackClient,
   type TriggeredBy,
-  withRetry,
 } from "@testtrack/client";
 import {
+  closeExecution,
   closeExecutionsSync,
   closeOnExit,
   fitEnd,
   fitStart,
+  fitTimings,
   LIMITS,
   labelOf,
   type PendingClose,
@@ -125,7 +126,10 @@ export class TestTrackReporter implements Reporter {
     // Skipped tests are reported without having started.
     const recording = this.recordingOf(testCase);
     if (!recording || recording.closed) return;
-    recording.closed = this.close(recording, outcomeOf(testCase, this.logs.get(testCase.id) ?? []));
+    const outcome = outcomeOf(testCase, this.logs.get(testCase.id) ?? [], (warning) =>
+      warn(`"${testCase.fullName}": ${warning}`),
+    );
+    recording.closed = this.close(recording, outcome);
   }
 
   async onTestRunEnd(
@@ -198,8 +202,10 @@ export class TestTrackReporter implements Reporter {
     const client = this.client;
     try {
       await run.flush();
-      const execution = await withRetry(
-        () => client.execution.update.mutate({ id: run.executionId, ...outcome }),
+      const execution = await closeExecution(
+        client,
+        { executionId: run.executionId, status: "running" },
+        outcome,
         this.retry,
       );
       recording.done = true;
@@ -280,16 +286,20 @@ function consoleLogOf(logs: UserConsoleLog[], retryCount: number): string | unde
   return sections.length > 0 ? fitEnd(sections.join("\n"), LIMITS.consoleLog) : undefined;
 }
 
-function outcomeOf(testCase: TestCase, logs: UserConsoleLog[]): ExecutionUpdate {
+/** `onWarning` hears what had to change for the server to accept the timings. */
+function outcomeOf(
+  testCase: TestCase,
+  logs: UserConsoleLog[],
+  onWarning: (warning: string) => void,
+): ExecutionUpdate {
   const result = testCase.result();
   const diagnostic = testCase.diagnostic();
-  const duration = Math.max(0, diagnostic?.duration ?? 0);
   const startedAt = diagnostic ? new Date(diagnostic.startTime) : new Date();
+  const { timings, warnings } = fitTimings(startedAt, (diagnostic?.duration ?? 0) / 1000);
+  for (const warning of warnings) onWarning(warning);
   const recorded: ExecutionUpdate = {
     status: "completed",
-    startedAt: startedAt.toISOString(),
-    completedAt: new Date(startedAt.getTime() + duration).toISOString(),
-    durationSeconds: duration / 1000,
+    ...timings,
     consoleLog: consoleLogOf(logs, diagnostic?.retryCount ?? 0),
   };
   switch (result.state) {

@@ -27,15 +27,21 @@ export function createVitestProject(files: Record<string, string>): string {
   return dir;
 }
 
-/** vitest.config.mjs with the default, JSON and TestTrack reporters. */
-export function vitestConfig(reporterOptions: Record<string, unknown>): string {
+/**
+ * vitest.config.mjs with the default, JSON and TestTrack reporters, and `reportersBefore` (paths
+ * of the project's own reporter modules) just before TestTrack's.
+ */
+export function vitestConfig(
+  reporterOptions: Record<string, unknown>,
+  reportersBefore: string[] = [],
+): string {
   return `import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["**/*.test.mjs"],
     reporters: [
       "default",
-      ["json", { outputFile: "report.json" }],
+      ["json", { outputFile: "report.json" }],${reportersBefore.map((path) => `\n      ${JSON.stringify(path)},`).join("")}
       ["@testtrack/vitest-reporter", ${JSON.stringify(reporterOptions)}],
     ],
   },

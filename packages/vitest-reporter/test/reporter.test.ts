@@ -182,6 +182,51 @@ describe("a Vitest run reporting to TestTrack", () => {
   });
 });
 
+describe("a Vitest run with a duration TestTrack cannot store", () => {
+  it("records the test as passed, its duration cut to a year, with a warning", async () => {
+    const server = await startTestServer();
+    const { token } = await createTestPrincipal(server.database);
+    const client = createTestTrackClient({ url: server.url, token });
+    const dir = createVitestProject({
+      "vitest.config.mjs": vitestConfig({ url: server.url, token }, ["./clock-jump.mjs"]),
+      // Stands in for a runner whose clock jumped: Vitest's own timings cannot be made this long.
+      "clock-jump.mjs": `export default class ClockJump {
+  onTestCaseResult(testCase) {
+    testCase.task.result.duration = 2 * 365 * 24 * 3600 * 1000;
+  }
+}
+`,
+      "slow.test.mjs": `import { it } from "vitest";
+it("outlasts a year", () => {});
+`,
+    });
+    try {
+      const run = await runVitest(dir, {});
+      expect(run.stderr).toContain(
+        'TestTrack reporter: "outlasts a year": duration 63072000 s is longer than the 31536000 s (365 days) TestTrack stores; recorded as 31536000 s\n',
+      );
+      expect(run.stderr).not.toContain("could not record");
+      expect(run.stdout).toContain(
+        "TestTrack: recorded 1 executions (1 passed, 0 failed, 0 skipped)",
+      );
+      const { items } = await client.execution.list.query({});
+      expect(items).toHaveLength(1);
+      const [execution] = items;
+      expect(execution).toMatchObject({
+        status: "completed",
+        result: "pass",
+        durationSeconds: 31_536_000,
+      });
+      const recordedMs =
+        Date.parse(execution?.completedAt ?? "") - Date.parse(execution?.startedAt ?? "");
+      expect(recordedMs).toBe(31_536_000_000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await server.close();
+    }
+  });
+});
+
 describe("an interrupted Vitest run", () => {
   it.each(["SIGINT", "SIGTERM"] as const)(
     "cancels the running test's execution on %s",

@@ -1,11 +1,24 @@
 // Building blocks for test-runner integrations (reporters, importers), kept out of the main
 // entry because they use Node's worker threads.
+
+export { closeExecution } from "./closeExecution.js";
 export {
   closeExecutionsSync,
   closeOnExit,
   type PendingClose,
   type ServerAddress,
 } from "./closeOnExit.js";
-export { fitEnd, fitStart, LIMITS, labelOf, plainText, tagsOf } from "./limits.js";
+export {
+  DATE_RANGE,
+  fitDuration,
+  fitEnd,
+  fitStart,
+  fitTimings,
+  LIMITS,
+  labelOf,
+  plainText,
+  type Timings,
+  tagsOf,
+} from "./limits.js";
 export { recordedSummary, serverAddressFrom, settledWithin } from "./runEnd.js";
 export { TestCaseCatalog, testCaseTitle } from "./testCases.js";

@@ -11,6 +11,14 @@ export const LIMITS = {
   consoleLog: 1_048_576,
   tag: 50,
   tags: 50,
+  /** The longest duration, in seconds, of an execution or a step: 365 days. */
+  durationSeconds: 31_536_000,
+} as const;
+
+/** The instants (milliseconds since 1970) a date field may hold: 1970 to the end of 9999, UTC. */
+export const DATE_RANGE = {
+  earliest: Date.UTC(1970, 0, 1),
+  latest: Date.UTC(9999, 11, 31, 23, 59, 59, 999),
 } as const;
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escape sequences start with ESC.
@@ -50,4 +58,55 @@ export function tagsOf(candidates: Array<string | undefined>): string[] {
     .map((tag) => tag?.trim())
     .filter((tag): tag is string => !!tag && tag.length <= LIMITS.tag);
   return [...new Set(tags)].slice(0, LIMITS.tags);
+}
+
+/** A duration the server stores, and a warning saying what it changed, if it changed anything. */
+export function fitDuration(seconds: number): { seconds: number; warning?: string } {
+  if (!Number.isFinite(seconds) || seconds < 0) {
+    return { seconds: 0, warning: `duration ${seconds} s is not a duration; recorded as 0 s` };
+  }
+  if (seconds <= LIMITS.durationSeconds) return { seconds };
+  return {
+    seconds: LIMITS.durationSeconds,
+    warning: `duration ${seconds} s is longer than the ${LIMITS.durationSeconds} s (365 days) TestTrack stores; recorded as ${LIMITS.durationSeconds} s`,
+  };
+}
+
+/** The timing fields of an execution or step update. */
+export interface Timings {
+  startedAt: string;
+  completedAt: string;
+  durationSeconds: number;
+}
+
+/**
+ * Timings the server accepts for something that began at `startedAt` and took `durationSeconds`:
+ * the duration cut to LIMITS.durationSeconds, both instants moved into DATE_RANGE, with a warning
+ * for each change, so that a reporter records the rest rather than have the whole update refused.
+ */
+export function fitTimings(
+  startedAt: Date,
+  durationSeconds: number,
+): { timings: Timings; warnings: string[] } {
+  const duration = fitDuration(durationSeconds);
+  const warnings = duration.warning ? [duration.warning] : [];
+  const ms = Math.round(duration.seconds * 1000);
+  const asked = startedAt.getTime();
+  const start = Number.isNaN(asked)
+    ? Date.now() - ms
+    : Math.min(Math.max(asked, DATE_RANGE.earliest), DATE_RANGE.latest - ms);
+  if (start !== asked) {
+    const was = Number.isNaN(asked) ? "an invalid date" : startedAt.toISOString();
+    warnings.push(
+      `start time ${was} puts it outside the years 1970 to 9999 TestTrack stores; recorded as starting at ${new Date(start).toISOString()}`,
+    );
+  }
+  return {
+    timings: {
+      startedAt: new Date(start).toISOString(),
+      completedAt: new Date(start + ms).toISOString(),
+      durationSeconds: duration.seconds,
+    },
+    warnings,
+  };
 }

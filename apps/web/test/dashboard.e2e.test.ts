@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,13 +10,13 @@ import {
   type TestPrincipal,
   type TestServer,
 } from "@testtrack/server/testing";
+import { findChromium } from "@testtrack/test-browser";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { build } from "vite";
 import { afterAll, beforeAll, expect, it } from "vitest";
 
 const webDir = fileURLToPath(new URL("..", import.meta.url));
 const screenshots = fileURLToPath(new URL("./screenshots/", import.meta.url));
-const CHROMIUM = "/usr/bin/chromium";
 
 let distDir: string;
 let server: TestServer;
@@ -101,9 +101,8 @@ async function seed() {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it)`);
-  }
+  // TESTTRACK_CHROMIUM, a system Chromium, Playwright's cache or the one an npm package ships.
+  const found = await findChromium();
   distDir = mkdtempSync(join(tmpdir(), "testtrack-web-"));
   await build({ root: webDir, logLevel: "warn", build: { outDir: distDir, emptyOutDir: true } });
   server = await startTestServer({ dashboardDir: distDir });
@@ -111,18 +110,7 @@ beforeAll(async () => {
   sdk = createTestTrackClient({ url: server.url, token: lead.token });
   await seed();
   mkdirSync(screenshots, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--no-sandbox",
-      "--headless=new",
-      "--disable-gpu",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browser = await chromium.launch({ executablePath: found.executablePath, args: found.args });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
 });
 

@@ -5,23 +5,15 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type FoundChromium, findChromium } from "@testtrack/test-browser";
 
 export const packageDir = fileURLToPath(new URL("..", import.meta.url));
 
-/** Debian's Chromium; Playwright's own browser download is not reachable from these machines. */
-export const chromiumPath = "/usr/bin/chromium";
-
-/** Flags for a root user on a machine with no outside network (see the README). */
-export const chromiumArgs = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-dev-shm-usage",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
+/**
+ * The Chromium the projects run in (TESTTRACK_CHROMIUM, a system one, Playwright's cache, or the
+ * one @sparticuz/chromium ships): Playwright's own browser download is not reachable here.
+ */
+export const chromium: Promise<FoundChromium> = findChromium();
 
 /** A tiny site on a free loopback port for the browser to visit. */
 export async function startPage(): Promise<{ url: string; close(): Promise<void> }> {
@@ -63,12 +55,13 @@ export function createPlaywrightProject(files: Record<string, string>): string {
 }
 
 export interface PlaywrightConfig {
+  browser: FoundChromium;
   pageUrl: string;
   reporterOptions: Record<string, unknown>;
   retries?: number;
 }
 
-/** playwright.config.mjs running Debian's Chromium, with the list, JSON and TestTrack reporters. */
+/** playwright.config.mjs running the found Chromium, with the list, JSON and TestTrack reporters. */
 export function playwrightConfig(config: PlaywrightConfig): string {
   return `import { defineConfig } from "@playwright/test";
 export default defineConfig({
@@ -91,8 +84,8 @@ export default defineConfig({
       use: {
         browserName: "chromium",
         launchOptions: {
-          executablePath: ${JSON.stringify(chromiumPath)},
-          args: ${JSON.stringify(chromiumArgs)},
+          executablePath: ${JSON.stringify(config.browser.executablePath)},
+          args: ${JSON.stringify(config.browser.args)},
         },
       },
     },

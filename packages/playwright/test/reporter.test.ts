@@ -5,6 +5,7 @@ import { createTestTrackClient, type TestTrackClient } from "@testtrack/client";
 import { createTestPrincipal, startTestServer, type TestServer } from "@testtrack/server/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  chromium,
   createPlaywrightProject,
   type ProcessResult,
   playwrightConfig,
@@ -83,6 +84,7 @@ describe("a Playwright run reporting to TestTrack", () => {
     client = createTestTrackClient({ url: server.url, token });
     dir = createPlaywrightProject({
       "playwright.config.mjs": playwrightConfig({
+        browser: await chromium,
         pageUrl: page.url,
         retries: 1,
         reporterOptions: { url: server.url, environment: "Staging" },
@@ -98,7 +100,7 @@ describe("a Playwright run reporting to TestTrack", () => {
     await Promise.all([server?.close(), page?.close()]);
   });
 
-  it("runs the project in Debian's Chromium with the outcomes the spec intends", () => {
+  it("runs the project in Chromium with the outcomes the spec intends", () => {
     expect(run.stderr).not.toContain("TestTrack reporter:");
     expect(report.errors).toEqual([]);
     const outcomes = Object.fromEntries(
@@ -230,6 +232,7 @@ describe("an interrupted Playwright run", () => {
       const client = createTestTrackClient({ url: server.url, token });
       const dir = createPlaywrightProject({
         "playwright.config.mjs": playwrightConfig({
+          browser: await chromium,
           pageUrl: page.url,
           reporterOptions: { url: server.url, token },
         }),
@@ -271,6 +274,7 @@ describe("a Playwright run whose TestTrack server is unreachable", () => {
   it("finishes with Playwright's own exit code and reports the upload errors on stderr", async () => {
     const dir = createPlaywrightProject({
       "playwright.config.mjs": playwrightConfig({
+        browser: await chromium,
         pageUrl: "http://127.0.0.1:9",
         reporterOptions: { url: "http://127.0.0.1:9", token: "unused", retry: { retries: 0 } },
       }),

@@ -1,6 +1,13 @@
-import { createTestTrackClient, errorCode, type RouterOutputs } from "@testtrack/client";
-import { type DependencyList, useCallback, useEffect, useState } from "react";
-import { clearSession, currentSession } from "./session";
+import { MutationCache, QueryCache, QueryClient } from "@tanstack/react-query";
+import {
+  type AppRouter,
+  createTestTrackClient,
+  errorCode,
+  isTransientError,
+  type RouterOutputs,
+} from "@testtrack/client";
+import { createTRPCOptionsProxy } from "@trpc/tanstack-react-query";
+import { clearSession, currentSession, onSessionChange } from "./session";
 
 /**
  * The SDK, talking to the server that served this page, as the signed-in user. Batched: a page
@@ -31,36 +38,26 @@ export function handleAuthError(error: unknown): void {
   if (errorCode(error) === "UNAUTHORIZED") clearSession();
 }
 
-export interface Loaded<T> {
-  data: T | undefined;
-  error: string | undefined;
-  loading: boolean;
-  reload: () => void;
+/** Retries what may pass on a second try (network, 5xx, rate limits), never a user's mistake. */
+function retryTransient(failures: number, error: unknown): boolean {
+  return failures < 2 && isTransientError(error);
 }
 
-/** Runs `load` when the dependencies change; an answer that arrives too late is dropped. */
-export function useLoad<T>(load: () => Promise<T>, deps: DependencyList): Loaded<T> {
-  const [state, setState] = useState<Omit<Loaded<T>, "reload">>({
-    data: undefined,
-    error: undefined,
-    loading: true,
-  });
-  const [attempt, setAttempt] = useState(0);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the caller lists what `load` reads
-  useEffect(() => {
-    let current = true;
-    setState((previous) => ({ ...previous, loading: true, error: undefined }));
-    load().then(
-      (data) => current && setState({ data, error: undefined, loading: false }),
-      (error: unknown) => {
-        handleAuthError(error);
-        if (current) setState({ data: undefined, error: errorMessage(error), loading: false });
-      },
-    );
-    return () => {
-      current = false;
-    };
-  }, [...deps, attempt]);
-  const reload = useCallback(() => setAttempt((n) => n + 1), []);
-  return { ...state, reload };
-}
+/**
+ * The page's query cache: answers are shared between pages and kept fresh, failed reads of the
+ * transient kind retried, and a refused token signs the tab out.
+ */
+export const queryClient = new QueryClient({
+  queryCache: new QueryCache({ onError: handleAuthError }),
+  mutationCache: new MutationCache({ onError: handleAuthError }),
+  defaultOptions: {
+    queries: { retry: retryTransient, staleTime: 5_000, refetchOnWindowFocus: true },
+    mutations: { retry: false },
+  },
+});
+
+// Nothing read as one user may be shown to the next: a sign-in or sign-out empties the cache.
+onSessionChange(() => queryClient.clear());
+
+/** Typed query and mutation options for every procedure: `trpc.execution.list.queryOptions(...)`. */
+export const trpc = createTRPCOptionsProxy<AppRouter>({ client, queryClient });

@@ -21,3 +21,5 @@ export function formatPercent(value: number): string {
 export const STATUSES = ["pending", "running", "completed", "failed", "cancelled"] as const;
 export const RESULTS = ["pass", "fail", "error", "skip"] as const;
 export const FINISHED_STATUSES: readonly string[] = ["completed", "failed", "cancelled"];
+export type ExecutionStatus = (typeof STATUSES)[number];
+export type ExecutionResult = (typeof RESULTS)[number];

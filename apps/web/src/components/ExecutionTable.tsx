@@ -1,7 +1,7 @@
+import { Link, useNavigate } from "@tanstack/react-router";
 import { type KeyboardEvent, useState } from "react";
 import type { ExecutionListItem } from "../api";
 import { formatDateTime, formatDuration } from "../format";
-import { Link, navigate } from "../navigation";
 import { Badge } from "./Badge";
 
 type SortKey =
@@ -46,7 +46,7 @@ function sorted(items: ExecutionListItem[], sort: Sort | null): ExecutionListIte
   });
 }
 
-function moveFocus(event: KeyboardEvent<HTMLTableRowElement>, href: string) {
+function moveFocus(event: KeyboardEvent<HTMLTableRowElement>, open: () => void) {
   const row = event.currentTarget;
   const target =
     event.key === "ArrowDown"
@@ -54,7 +54,7 @@ function moveFocus(event: KeyboardEvent<HTMLTableRowElement>, href: string) {
       : event.key === "ArrowUp"
         ? row.previousElementSibling
         : null;
-  if (event.key === "Enter") navigate(href);
+  if (event.key === "Enter") open();
   else if (target instanceof HTMLElement) target.focus();
   else return;
   event.preventDefault();
@@ -66,6 +66,7 @@ function moveFocus(event: KeyboardEvent<HTMLTableRowElement>, href: string) {
  */
 export function ExecutionTable(props: { items: ExecutionListItem[]; caption: string }) {
   const [sort, setSort] = useState<Sort | null>(null);
+  const navigate = useNavigate();
   const toggle = (key: SortKey) =>
     setSort((current) =>
       current?.key === key && current.direction === "ascending"
@@ -99,18 +100,18 @@ export function ExecutionTable(props: { items: ExecutionListItem[]; caption: str
         </thead>
         <tbody>
           {sorted(props.items, sort).map((item) => {
-            const href = `/executions/${item.id}`;
+            const open = () => navigate({ to: "/executions/$id", params: { id: item.id } });
             return (
               <tr
                 key={item.id}
                 tabIndex={0}
                 data-execution-id={item.id}
                 aria-label={`Execution ${item.id}: ${item.testCaseTitle}, ${item.status}`}
-                onClick={() => navigate(href)}
-                onKeyDown={(event) => moveFocus(event, href)}
+                onClick={open}
+                onKeyDown={(event) => moveFocus(event, open)}
               >
                 <td>
-                  <Link href={href} tabIndex={-1}>
+                  <Link to="/executions/$id" params={{ id: item.id }} tabIndex={-1}>
                     #{item.id}
                   </Link>
                 </td>

@@ -1,4 +1,6 @@
-import { type ReactNode, useEffect, useRef, useState } from "react";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { Link, useParams } from "@tanstack/react-router";
+import { type ReactNode, useEffect, useState } from "react";
 import {
   client,
   type ExecutionDetail,
@@ -6,11 +8,10 @@ import {
   errorMessage,
   handleAuthError,
   type StepsEvent,
-  useLoad,
+  trpc,
 } from "../api";
 import { Badge } from "../components/Badge";
 import { FINISHED_STATUSES, formatDateTime, formatDuration } from "../format";
-import { Link } from "../navigation";
 
 type LiveState = "connecting" | "live" | "reconnecting" | "ended" | "failed";
 
@@ -33,18 +34,26 @@ function applyRead(current: ExecutionDetail | undefined, read: ExecutionDetail |
   return { ...newer, steps: mergeSteps(current.steps, read.steps) };
 }
 
-export function ExecutionDetailPage({ id }: { id: number }) {
-  const loaded = useLoad(() => client.execution.get.query({ id }), [id]);
-  const [detail, setDetail] = useState<ExecutionDetail | undefined>();
+/**
+ * One execution. Its query is the page's single source: the first read, then every event of
+ * `execution.onSteps` written into the query cache, and a fresh read (merged, so steps that
+ * arrived meanwhile stay) when an event says more changed than it carries.
+ */
+export function ExecutionDetailPage() {
+  const { id } = useParams({ from: "/executions/$id" });
+  const queryClient = useQueryClient();
+  const queryKey = trpc.execution.get.queryKey({ id });
+  const loaded = useQuery({
+    queryKey,
+    queryFn: async () =>
+      applyRead(queryClient.getQueryData(queryKey), await client.execution.get.query({ id })),
+  });
+  const detail = loaded.data;
   const [live, setLive] = useState<LiveState>("connecting");
   const [liveError, setLiveError] = useState<string | undefined>();
-  const shown = useRef(detail);
-  shown.current = detail;
-  useEffect(() => setDetail((current) => applyRead(current, loaded.data)), [loaded.data]);
 
   const finished = !detail || FINISHED_STATUSES.includes(detail.status);
   const cursor = detail ? Math.max(0, ...detail.steps.map((step) => step.id)) : 0;
-  const { reload } = loaded;
   // Subscribes once the first answer is in, from its last step on; nothing is missed between.
   // biome-ignore lint/correctness/useExhaustiveDependencies: the cursor only seeds the subscription
   useEffect(() => {
@@ -55,13 +64,18 @@ export function ExecutionDetailPage({ id }: { id: number }) {
       {
         onData: ({ data }) => {
           setLive("live");
-          const before = shown.current;
-          setDetail((current) => (current ? applyEvent(current, data) : current));
+          const before = queryClient.getQueryData<ExecutionDetail>(queryKey);
+          queryClient.setQueryData<ExecutionDetail>(queryKey, (current) =>
+            current ? applyEvent(current, data) : current,
+          );
           // A finish, a corrected step or an attached artifact changes more than an event
-          // carries: read the whole execution again.
+          // carries: read the whole execution again, and the lists that show it.
           const otherChange =
             data.steps.length === 0 && data.execution.updatedAt !== before?.updatedAt;
-          if (otherChange || FINISHED_STATUSES.includes(data.execution.status)) reload();
+          if (otherChange || FINISHED_STATUSES.includes(data.execution.status)) {
+            void queryClient.invalidateQueries({ queryKey });
+            void queryClient.invalidateQueries({ queryKey: trpc.execution.list.queryKey() });
+          }
         },
         onConnectionStateChange: (state) => {
           if (state.state === "pending") setLive("live");
@@ -76,16 +90,16 @@ export function ExecutionDetailPage({ id }: { id: number }) {
       },
     );
     return () => subscription.unsubscribe();
-  }, [id, finished, reload]);
+  }, [id, finished]);
 
   if (loaded.error && !detail) {
     return (
       <section>
         <h1>Execution #{id}</h1>
         <p role="alert" className="error">
-          {loaded.error}
+          {errorMessage(loaded.error)}
         </p>
-        <Link href="/executions">Back to executions</Link>
+        <Link to="/executions">Back to executions</Link>
       </section>
     );
   }
@@ -94,7 +108,7 @@ export function ExecutionDetailPage({ id }: { id: number }) {
   return (
     <section aria-labelledby="execution-title" className="detail">
       <p className="crumbs">
-        <Link href="/executions">Executions</Link> / #{detail.id}
+        <Link to="/executions">Executions</Link> / #{detail.id}
       </p>
       <h1 id="execution-title">
         Execution #{detail.id}: {detail.testCaseTitle}
@@ -106,7 +120,9 @@ export function ExecutionDetailPage({ id }: { id: number }) {
       </div>
       <dl className="facts">
         <Fact label="Test case">
-          <Link href={`/test-cases/${detail.testCaseId}`}>{detail.testCaseTitle} (history)</Link>
+          <Link to="/test-cases/$id" params={{ id: detail.testCaseId }}>
+            {detail.testCaseTitle} (history)
+          </Link>
         </Fact>
         <Fact label="Browser">{detail.browser ?? "—"}</Fact>
         <Fact label="Environment">{detail.environment ?? "—"}</Fact>

@@ -1,59 +1,40 @@
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { useNavigate, useSearch } from "@tanstack/react-router";
 import { type ChangeEvent, useId } from "react";
-import { client, useLoad } from "../api";
+import { errorMessage, trpc } from "../api";
 import { ExecutionTable } from "../components/ExecutionTable";
 import { Pagination } from "../components/Pagination";
 import { RESULTS, STATUSES } from "../format";
-import { navigate, useLocation } from "../navigation";
+import { type ExecutionsSearch, PAGE_SIZES } from "../search";
 
 const FILTERS = ["status", "result", "browser", "environment", "testCaseId"] as const;
 type Filter = (typeof FILTERS)[number];
-const PAGE_SIZES = [10, 25, 50, 100];
+const DEFAULT_PAGE_SIZE = 25;
 const UNSPECIFIED = "unspecified";
 
 /** Filters and paging live in the address bar: a filtered list can be bookmarked and shared. */
-function readQuery(params: URLSearchParams) {
-  const pick = <T extends string>(value: string | null, allowed: readonly T[]) =>
-    allowed.find((option) => option === value);
-  const text = (name: Filter) => params.get(name)?.trim() || undefined;
-  const testCaseId = Number(params.get("testCaseId"));
-  const limit = Number(params.get("limit"));
-  return {
-    status: pick(params.get("status"), STATUSES),
-    result: pick(params.get("result"), RESULTS),
-    browser: text("browser"),
-    environment: text("environment"),
-    testCaseId: Number.isSafeInteger(testCaseId) && testCaseId > 0 ? testCaseId : undefined,
-    skip: Math.max(0, Math.floor(Number(params.get("skip")) || 0)),
-    limit: PAGE_SIZES.includes(limit) ? limit : 25,
-  };
-}
-
 export function ExecutionsPage() {
-  const location = useLocation();
-  const query = readQuery(location.searchParams);
-  const list = useLoad(() => client.execution.list.query(query), [location.search]);
-  const choices = useLoad(
-    () => Promise.all([client.testCase.list.query({ limit: 100 }), client.stats.get.query({})]),
-    [],
-  );
-  const [testCases, stats] = choices.data ?? [undefined, undefined];
+  const search = useSearch({ from: "/executions" });
+  const navigate = useNavigate({ from: "/executions" });
+  const query = { ...search, skip: search.skip ?? 0, limit: search.limit ?? DEFAULT_PAGE_SIZE };
+  const list = useQuery({
+    ...trpc.execution.list.queryOptions(query),
+    placeholderData: keepPreviousData,
+  });
+  const testCases = useQuery(trpc.testCase.list.queryOptions({ limit: 100 })).data;
+  const stats = useQuery(trpc.stats.get.queryOptions({})).data;
   const labels = (counts: Record<string, number> | undefined) =>
     Object.keys(counts ?? {})
       .filter((name) => name !== UNSPECIFIED)
       .sort();
 
-  const update = (changes: Record<string, string | undefined>) => {
-    const params = new URLSearchParams(location.search);
-    for (const [name, value] of Object.entries(changes)) {
-      if (value) params.set(name, value);
-      else params.delete(name);
-    }
-    const search = params.toString();
-    navigate(`/executions${search ? `?${search}` : ""}`, { replace: true });
+  const update = (changes: Partial<ExecutionsSearch>) =>
+    navigate({ search: (previous) => ({ ...previous, ...changes }), replace: true });
+  const onFilter = (name: Filter) => (event: ChangeEvent<HTMLSelectElement>) => {
+    const value = event.target.value || undefined;
+    update({ [name]: name === "testCaseId" && value ? Number(value) : value, skip: undefined });
   };
-  const onFilter = (name: Filter) => (event: ChangeEvent<HTMLSelectElement>) =>
-    update({ [name]: event.target.value || undefined, skip: undefined });
-  const active = FILTERS.some((name) => location.searchParams.get(name));
+  const active = FILTERS.some((name) => search[name] !== undefined);
 
   return (
     <section aria-labelledby="executions-title">
@@ -89,7 +70,7 @@ export function ExecutionsPage() {
         <FilterSelect
           label="Per page"
           value={String(query.limit)}
-          onChange={(event) => update({ limit: event.target.value, skip: undefined })}
+          onChange={(event) => update({ limit: Number(event.target.value), skip: undefined })}
           allowAll={false}
         >
           {PAGE_SIZES.map(String)}
@@ -108,7 +89,7 @@ export function ExecutionsPage() {
       </form>
       {list.error && (
         <p role="alert" className="error">
-          {list.error}
+          {errorMessage(list.error)}
         </p>
       )}
       {list.data && (
@@ -126,11 +107,11 @@ export function ExecutionsPage() {
             skip={list.data.skip}
             limit={list.data.limit}
             total={list.data.total}
-            onChange={(skip) => update({ skip: skip > 0 ? String(skip) : undefined })}
+            onChange={(skip) => update({ skip: skip > 0 ? skip : undefined })}
           />
         </>
       )}
-      {list.loading && !list.data && <p className="muted">Loading executions…</p>}
+      {list.isPending && <p className="muted">Loading executions…</p>}
     </section>
   );
 }

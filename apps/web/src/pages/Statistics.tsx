@@ -1,3 +1,5 @@
+import { useQuery } from "@tanstack/react-query";
+import { Link } from "@tanstack/react-router";
 import {
   Bar,
   BarChart,
@@ -9,9 +11,8 @@ import {
   XAxis,
   YAxis,
 } from "recharts";
-import { client, type ExecutionListItem, type Statistics, useLoad } from "../api";
+import { client, type ExecutionListItem, errorMessage, type Statistics, trpc } from "../api";
 import { formatDuration, formatPercent } from "../format";
-import { Link } from "../navigation";
 import { durationDistribution, passRateByDay } from "../trends";
 
 /** The trend charts read the newest executions' rows: at most this many (three list pages). */
@@ -30,9 +31,15 @@ async function recentExecutions(): Promise<{ items: ExecutionListItem[]; total: 
 }
 
 export function StatisticsPage() {
-  const stats = useLoad(() => client.stats.get.query({}), []);
-  const recent = useLoad(recentExecutions, []);
-  const error = stats.error ?? recent.error;
+  const stats = useQuery(trpc.stats.get.queryOptions({}));
+  // Three list pages read as one sample; keyed under the list's own key, so a change to the
+  // executions (which invalidates execution.list) refreshes it too.
+  const recent = useQuery({
+    queryKey: [...trpc.execution.list.queryKey(), "trend-sample"],
+    queryFn: recentExecutions,
+  });
+  const failure = stats.error ?? recent.error;
+  const error = failure ? errorMessage(failure) : undefined;
   return (
     <section aria-labelledby="stats-title">
       <h1 id="stats-title">Statistics</h1>
@@ -44,7 +51,7 @@ export function StatisticsPage() {
       {stats.data && <Overview stats={stats.data} />}
       {recent.data && <Trends items={recent.data.items} total={recent.data.total} />}
       {stats.data && <Breakdowns stats={stats.data} />}
-      {stats.loading && !stats.data && <p className="muted">Loading statistics…</p>}
+      {stats.isPending && <p className="muted">Loading statistics…</p>}
     </section>
   );
 }
@@ -152,7 +159,9 @@ function Breakdowns({ stats }: { stats: Statistics }) {
             {stats.mostExecutedTests.map((test) => (
               <tr key={test.testCaseId}>
                 <td>
-                  <Link href={`/test-cases/${test.testCaseId}`}>{test.title}</Link>
+                  <Link to="/test-cases/$id" params={{ id: test.testCaseId }}>
+                    {test.title}
+                  </Link>
                 </td>
                 <td>{test.count}</td>
               </tr>

@@ -1,31 +1,32 @@
-import { client, useLoad } from "../api";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { Link, useNavigate, useParams, useSearch } from "@tanstack/react-router";
+import { errorMessage, trpc } from "../api";
 import { ExecutionTable } from "../components/ExecutionTable";
 import { Pagination } from "../components/Pagination";
 import { formatPercent } from "../format";
-import { Link, navigate, useLocation } from "../navigation";
 
 const PAGE_SIZE = 25;
 
 /** One test case: what it checks, and every run of it, newest first. */
-export function TestCaseHistoryPage({ id }: { id: number }) {
-  const location = useLocation();
-  const skip = Math.max(0, Math.floor(Number(location.searchParams.get("skip")) || 0));
-  const testCase = useLoad(
-    () =>
-      Promise.all([client.testCase.get.query({ id }), client.stats.get.query({ testCaseId: id })]),
-    [id],
-  );
-  const history = useLoad(
-    () => client.execution.history.query({ testCaseId: id, skip, limit: PAGE_SIZE }),
-    [id, skip],
-  );
-  const error = testCase.error ?? history.error;
-  const [details, stats] = testCase.data ?? [undefined, undefined];
+export function TestCaseHistoryPage() {
+  const { id } = useParams({ from: "/test-cases/$id" });
+  const skip = useSearch({ from: "/test-cases/$id" }).skip ?? 0;
+  const navigate = useNavigate({ from: "/test-cases/$id" });
+  const testCase = useQuery(trpc.testCase.get.queryOptions({ id }));
+  const caseStats = useQuery(trpc.stats.get.queryOptions({ testCaseId: id }));
+  const history = useQuery({
+    ...trpc.execution.history.queryOptions({ testCaseId: id, skip, limit: PAGE_SIZE }),
+    placeholderData: keepPreviousData,
+  });
+  const failure = testCase.error ?? caseStats.error ?? history.error;
+  const error = failure ? errorMessage(failure) : undefined;
+  const details = testCase.data;
+  const stats = caseStats.data;
 
   return (
     <section aria-labelledby="history-title">
       <p className="crumbs">
-        <Link href="/executions">Executions</Link> / test case #{id}
+        <Link to="/executions">Executions</Link> / test case #{id}
       </p>
       <h1 id="history-title">{details ? details.title : `Test case #${id}`}</h1>
       {error && (
@@ -86,7 +87,7 @@ export function TestCaseHistoryPage({ id }: { id: number }) {
             limit={history.data.limit}
             total={history.data.total}
             onChange={(next) =>
-              navigate(`/test-cases/${id}${next > 0 ? `?skip=${next}` : ""}`, { replace: true })
+              navigate({ search: { skip: next > 0 ? next : undefined }, replace: true })
             }
           />
         </>

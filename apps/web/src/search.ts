@@ -1,0 +1,39 @@
+import { type ExecutionResult, type ExecutionStatus, RESULTS, STATUSES } from "./format";
+
+export const PAGE_SIZES = [10, 25, 50, 100] as const;
+
+/** Every filter and page of the executions list, as the address bar holds it. */
+export interface ExecutionsSearch {
+  status?: ExecutionStatus;
+  result?: ExecutionResult;
+  browser?: string;
+  environment?: string;
+  testCaseId?: number;
+  skip?: number;
+  limit?: number;
+}
+
+const text = (value: unknown) =>
+  typeof value === "string" || typeof value === "number"
+    ? String(value).trim() || undefined
+    : undefined;
+export const positive = (value: unknown) => {
+  const n = Number(value);
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+};
+const oneOf = <T extends string>(value: unknown, allowed: readonly T[]) =>
+  allowed.find((option) => option === value);
+
+/** An address someone typed or shared: anything unknown or malformed is dropped, not an error. */
+export function validateExecutionsSearch(search: Record<string, unknown>): ExecutionsSearch {
+  const limit = Number(search.limit);
+  return {
+    status: oneOf(search.status, STATUSES),
+    result: oneOf(search.result, RESULTS),
+    browser: text(search.browser),
+    environment: text(search.environment),
+    testCaseId: positive(search.testCaseId),
+    skip: positive(search.skip),
+    limit: (PAGE_SIZES as readonly number[]).includes(limit) ? limit : undefined,
+  };
+}

@@ -61,7 +61,26 @@ export async function startEmbeddedPostgres(
   if (!existsSync(join(cluster, "PG_VERSION")))
     initCluster(binaries.initdb, cluster, password, account);
   stopOrphanedPostmaster(cluster);
-  const port = options.port ?? (await freePort());
+  // A free port can be taken between the probe and PostgreSQL's bind: try another one then.
+  for (let attempt = 1; ; attempt++) {
+    const port = options.port ?? (await freePort());
+    try {
+      return await startPostmaster(binaries.postgres, cluster, port, password, options, account);
+    } catch (error) {
+      const portTaken = /could not bind|Address already in use/i.test(String(error));
+      if (options.port !== undefined || !portTaken || attempt >= 3) throw error;
+    }
+  }
+}
+
+async function startPostmaster(
+  postgres: string,
+  cluster: string,
+  port: number,
+  password: string,
+  options: EmbeddedPostgresOptions,
+  account: Account | undefined,
+): Promise<EmbeddedPostgres> {
   const settings = {
     listen_addresses: "127.0.0.1",
     unix_socket_directories: "",
@@ -69,17 +88,24 @@ export async function startEmbeddedPostgres(
   };
   const args = ["-D", cluster, "-p", String(port)];
   for (const [name, value] of Object.entries(settings)) args.push("-c", `${name}=${value}`);
-  const child = spawn(binaries.postgres, args, {
+  const child = spawn(postgres, args, {
     stdio: ["ignore", "ignore", "pipe"],
     // Its own process group: a Ctrl-C meant for the server must not stop the database under the
     // requests the server is still finishing; the server stops it when it is done.
     detached: true,
+    windowsHide: true,
     ...(account ? { uid: account.uid, gid: account.gid } : {}),
   });
   // Not left running if this process ends without stopping it (a crash, process.exit).
   const killOnExit = () => child.kill("SIGINT");
   process.once("exit", killOnExit);
-  await untilReady(child, options.onLog);
+  try {
+    await untilReady(child, options.onLog);
+  } catch (error) {
+    process.removeListener("exit", killOnExit);
+    child.kill("SIGINT");
+    throw error;
+  }
   const exited = new Promise<void>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve();
     else child.once("exit", () => resolve());

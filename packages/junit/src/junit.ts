@@ -89,6 +89,9 @@ interface OpenTestCase {
   classname?: string;
   time?: string;
   timestamp?: string;
+  /** googletest marks a test it did not run on the element: `status="notrun"` (disabled) or
+   * `result="skipped"` (GTEST_SKIP), with no <skipped> child. */
+  skippedByAttribute: boolean;
   captured: Captured[];
 }
 
@@ -151,6 +154,10 @@ export async function readJUnitFile(
         classname: attributes.classname,
         time: attributes.time,
         timestamp: attributes.timestamp,
+        skippedByAttribute:
+          attributes.status === "notrun" ||
+          attributes.result === "skipped" ||
+          attributes.result === "suppressed",
         captured: [],
       };
     } else if (testCase && parent === "testcase" && OUTCOME_ELEMENTS.has(name)) {
@@ -270,7 +277,7 @@ function finishTestCase(
       ? "fail"
       : texts("error").length > 0
         ? "error"
-        : texts("skipped").length > 0
+        : texts("skipped").length > 0 || open.skippedByAttribute
           ? "skip"
           : "pass";
   return {

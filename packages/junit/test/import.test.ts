@@ -31,10 +31,12 @@ const committed = {
 // nanosecond times (container-structure-test before 1.14), TestNG's " UTC" and mocha's RFC 1123
 // timestamps, counts that are not what the file holds (gotestsum's TestMain, mocha's errors=),
 // timestamps on the report and the test cases rather than the suite (nextest), nested and
-// unnamed suites (PHPUnit), no classname (Bazel, container-structure-test).
+// unnamed suites (PHPUnit), no classname (Bazel, container-structure-test), skips marked by
+// attributes alone (googletest's disabled tests).
 const samples = {
   bazel: join(fixturesDir, "bazel-7.4.1.xml"),
   containerStructureTest: join(fixturesDir, "container-structure-test-1.11.0.xml"),
+  googletest: join(fixturesDir, "googletest-1.15.2.xml"),
   gotestsum: join(fixturesDir, "gotestsum-1.12.0.xml"),
   jest: join(fixturesDir, "jest-junit-17.0.0.xml"),
   mocha: join(fixturesDir, "mocha-xunit-10.8.2.xml"),
@@ -62,6 +64,15 @@ async function resultsOf(file: string) {
 }
 
 describe("reading JUnit dialects", () => {
+  it("reads googletest's disabled and GTEST_SKIP tests as skipped, not passed", async () => {
+    expect(await resultsOf(samples.googletest)).toEqual({
+      "Cart | AddsItem": "pass",
+      "Cart | RejectsNegativeQuantity": "fail",
+      "Cart | DISABLED_AppliesCoupon": "skip",
+      "Cart | ChecksStock": "skip",
+    });
+  });
+
   it("reads live Jest, Vitest and pytest reports", async () => {
     const [jest, vitest, pytest] = await Promise.all([
       generateJestReport(),
@@ -447,10 +458,10 @@ describe("testtrack import", () => {
     ]);
     expect(run.code).toBe(0);
     expect(run.stdout.trim()).toBe(
-      "Imported 10 files: 34 tests (17 passed, 10 failed, 1 errors, 6 skipped); 34 executions created; 8 warnings",
+      "Imported 11 files: 38 tests (18 passed, 11 failed, 1 errors, 8 skipped); 38 executions created; 8 warnings",
     );
     const { items, total } = await client.execution.list.query({ limit: 100 });
-    expect(total).toBe(before + 34);
+    expect(total).toBe(before + 38);
     for (const status of ["pending", "running", "cancelled"] as const) {
       expect((await client.execution.list.query({ status })).total, status).toBe(0);
     }
@@ -479,7 +490,7 @@ describe("testtrack import", () => {
 
     const again = await testtrack(["import", ...files], env);
     expect(again.code).toBe(0);
-    expect(again.stdout).toContain("; 0 executions created; 34 already imported, 8 warnings");
+    expect(again.stdout).toContain("; 0 executions created; 38 already imported, 8 warnings");
   });
 
   it("imports a test whose time cannot be read without a duration, with a warning", async () => {

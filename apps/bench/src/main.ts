@@ -588,6 +588,38 @@ async function measureDeletes(
   });
 }
 
+/** Reporters find their test cases by key, 500 a call: all new (first run), all existing (later runs). */
+async function measureEnsure(clients: ReturnType<typeof makeClients>) {
+  const batch = (run: number) =>
+    Array.from({ length: LIMITS.testCasesPerEnsure }, (_, i) => ({
+      key: `bench/ensure-${run}.spec.ts › test ${i}`,
+      title: `test ${i}`,
+      tags: ["bench"],
+    }));
+  const runs = quick ? 5 : 20;
+  const created: number[] = [];
+  const found: number[] = [];
+  for (let run = 0; run < runs; run++) {
+    const testCases = batch(run);
+    created.push(await once(() => clients.member.testCase.ensureMany.mutate({ testCases })));
+    found.push(await once(() => clients.member.testCase.ensureMany.mutate({ testCases })));
+  }
+  const median = (values: number[]) =>
+    [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+  record({
+    group: "per-call",
+    name: `testCase.ensureMany of ${LIMITS.testCasesPerEnsure} keys, all new (p50)`,
+    value: Math.round(median(created) * 1000) / 1000,
+    unit: "ms",
+  });
+  record({
+    group: "per-call",
+    name: `testCase.ensureMany of ${LIMITS.testCasesPerEnsure} keys, all existing (p50)`,
+    value: Math.round(median(found) * 1000) / 1000,
+    unit: "ms",
+  });
+}
+
 async function measurePerCall(
   database: { handle: DatabaseHandle; url?: string },
   clients: ReturnType<typeof makeClients>,
@@ -824,6 +856,7 @@ async function main() {
     }
     await measureLists(database.handle, clients, owners.memberId);
     await measurePerCall(database, clients, owners.memberId);
+    await measureEnsure(clients);
     await measureDeletes(database.handle, clients, owners.memberId);
     await measureIngest(database, target, clients, owners.memberId);
 

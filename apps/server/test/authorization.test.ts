@@ -117,6 +117,23 @@ const rows: Row[] = [
     expect: { ...SIGNED_IN_ONLY },
   },
   {
+    procedure: "testCase.ensure",
+    // Keys are the caller's own: the same key from another member is another test case.
+    call: (caller) => caller.testCase.ensure({ key: "matrix.spec.ts › ensure", title: "Ensure" }),
+    expect: { ...SIGNED_IN_ONLY },
+  },
+  {
+    procedure: "testCase.ensureMany",
+    call: (caller) =>
+      caller.testCase.ensureMany({
+        testCases: [
+          { key: "matrix.spec.ts › a", title: "A" },
+          { key: "matrix.spec.ts › b", title: "B", tags: ["matrix"] },
+        ],
+      }),
+    expect: { ...SIGNED_IN_ONLY },
+  },
+  {
     procedure: "testCase.get",
     call: (caller, fx) => caller.testCase.get({ id: fx.testCaseId }),
     expect: { ...OWNER_OR_ADMIN },

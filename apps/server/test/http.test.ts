@@ -119,6 +119,26 @@ function keysOf(value: unknown): string[] {
 }
 
 describe("the typed client over HTTP", () => {
+  it("creates one test case per key when 8 ensureMany calls with overlapping keys race", async () => {
+    const member = await createTestPrincipal(server.database);
+    const client = createClient(server.trpcUrl, member.token);
+    const keys = Array.from({ length: 60 }, (_, i) => `e2e/checkout.spec.ts › step ${i}`);
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, c) =>
+        client.testCase.ensureMany.mutate({
+          testCases: keys.slice(c * 6, c * 6 + 20).map((key) => ({ key, title: key })),
+        }),
+      ),
+    );
+    const idsByKey = new Map<string, Set<number>>();
+    for (const answer of answers.flat()) {
+      idsByKey.set(answer.key, (idsByKey.get(answer.key) ?? new Set()).add(answer.id));
+    }
+    expect([...idsByKey.values()].every((ids) => ids.size === 1)).toBe(true);
+    const listed = await client.testCase.list.query({ limit: 100 });
+    expect(listed.total).toBe(idsByKey.size);
+  });
+
   it("logs in with a password, then works with the session token until logout", async () => {
     const user = await createTestUser(server.database);
     const session = await createClient(server.trpcUrl).auth.login.mutate({

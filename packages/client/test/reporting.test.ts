@@ -30,6 +30,7 @@ it("cuts values to the server's own input limits", () => {
     consoleLog: serverLimits.consoleLog,
     tag: serverLimits.tag,
     tags: serverLimits.tags,
+    testCaseKey: serverLimits.testCaseKey,
     durationSeconds: serverLimits.durationSeconds,
   });
 });

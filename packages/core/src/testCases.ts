@@ -1,7 +1,7 @@
 import { and, desc, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { type Actor, ownedBy } from "./actor";
-import type { Database } from "./db";
+import { type Database, queryRows } from "./db";
 import { NotFoundError } from "./errors";
 import { id, LIMITS, type Page, pagination, text } from "./limits";
 import { testCases } from "./schema";
@@ -37,6 +37,26 @@ export const updateTestCaseInput = z.strictObject({
 
 export const testCaseIdInput = z.strictObject({ id });
 
+/** A runner's stable name for a test: file path + title path, or JUnit's classname + name. */
+const testCaseKey = text().trim().min(1, "must not be empty").max(LIMITS.testCaseKey);
+
+export const ensureTestCaseInput = z.strictObject({
+  key: testCaseKey,
+  title: testCaseFields.title,
+  tags: testCaseFields.tags.optional(),
+});
+
+export const ensureTestCasesInput = z.strictObject({
+  testCases: z
+    .array(ensureTestCaseInput)
+    .min(1, "send at least one test case")
+    .max(LIMITS.testCasesPerEnsure, `send at most ${LIMITS.testCasesPerEnsure} test cases per call`)
+    .refine(
+      (items) => new Set(items.map((item) => item.key)).size === items.length,
+      "each key may appear only once per call",
+    ),
+});
+
 export const listTestCasesInput = z
   .strictObject({
     search: text().trim().min(1).max(LIMITS.title).optional(),
@@ -49,6 +69,62 @@ export type TestCase = typeof testCases.$inferSelect;
 
 function visibleTestCase(actor: Actor, testCaseId: number) {
   return and(eq(testCases.id, testCaseId), ownedBy(actor, testCases.userId));
+}
+
+export interface EnsuredTestCase {
+  id: number;
+  key: string;
+  title: string;
+  /** True when this call created it. */
+  created: boolean;
+}
+
+/**
+ * The actor's test cases by key, created when missing, in one statement (`INSERT ... ON
+ * CONFLICT`), so parallel CI jobs asking for the same keys never create a test twice. A title
+ * that changed under the same key is updated (history stays on one test case); tags are set
+ * only on creation. Answers in input order.
+ */
+export async function ensureTestCases(
+  db: Database,
+  actor: Actor,
+  raw: z.input<typeof ensureTestCasesInput>,
+): Promise<EnsuredTestCase[]> {
+  const input = ensureTestCasesInput.parse(raw);
+  const rows = input.testCases.map((item) => ({
+    key: item.key,
+    title: item.title,
+    tags: item.tags ?? [],
+  }));
+  // Keys in sorted order, so concurrent calls take their row locks in one order (no deadlock).
+  const sorted = [...rows].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const stored = await queryRows<{ id: number; key: string; title: string; created: boolean }>(
+    db,
+    sql`insert into test_cases (user_id, key, title, tags)
+        select ${actor.id}::int, r.key, r.title, array(select json_array_elements_text(r.tags))
+        from json_to_recordset(${JSON.stringify(sorted)}::json) as r(key text, title text, tags json)
+        on conflict (user_id, key) do update set
+          title = excluded.title,
+          updated_at = case when test_cases.title = excluded.title then test_cases.updated_at else now() end
+        returning id, key, title, (xmax = 0) as created`,
+  );
+  const byKey = new Map(stored.map((row) => [row.key, row]));
+  return rows.map((row) => {
+    const found = byKey.get(row.key);
+    if (!found) throw new Error(`test case ${row.key} was not stored`);
+    return { id: found.id, key: found.key, title: found.title, created: found.created };
+  });
+}
+
+/** One test case by its key (`ensureTestCases` for one). */
+export async function ensureTestCase(
+  db: Database,
+  actor: Actor,
+  raw: z.input<typeof ensureTestCaseInput>,
+): Promise<EnsuredTestCase> {
+  const [ensured] = await ensureTestCases(db, actor, { testCases: [raw] });
+  if (!ensured) throw new Error("ensureTestCases answered nothing");
+  return ensured;
 }
 
 export async function createTestCase(

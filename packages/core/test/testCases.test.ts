@@ -8,6 +8,7 @@ import { recordSteps } from "../src/steps";
 import {
   createTestCase,
   deleteTestCase,
+  ensureTestCases,
   getTestCase,
   listTestCases,
   updateTestCase,
@@ -32,6 +33,98 @@ const MISSING_ID = 2_000_000_000;
 function uniqueTag() {
   return `tag-${randomBytes(4).toString("hex")}`;
 }
+
+describe("ensureTestCases", () => {
+  it("creates missing keys, finds existing ones, and answers in input order", async () => {
+    const member = await createTestUser(h);
+    const first = await ensureTestCases(h.db, member.actor, {
+      testCases: [
+        { key: "cart.spec.ts › adds", title: "adds", tags: ["cart"] },
+        { key: "cart.spec.ts › removes", title: "removes" },
+      ],
+    });
+    expect(first.map((t) => [t.key, t.created])).toEqual([
+      ["cart.spec.ts › adds", true],
+      ["cart.spec.ts › removes", true],
+    ]);
+    const second = await ensureTestCases(h.db, member.actor, {
+      testCases: [
+        { key: "cart.spec.ts › empties", title: "empties" },
+        { key: "cart.spec.ts › removes", title: "removes" },
+        { key: "cart.spec.ts › adds", title: "adds" },
+      ],
+    });
+    expect(second.map((t) => t.created)).toEqual([true, false, false]);
+    expect(second[1]?.id).toBe(first[1]?.id);
+    expect(second[2]?.id).toBe(first[0]?.id);
+    const stored = await getTestCase(h.db, member.actor, { id: first[0]?.id ?? 0 });
+    expect(stored).toMatchObject({ key: "cart.spec.ts › adds", tags: ["cart"] });
+  });
+
+  it("updates a changed title under the same key, keeping the test case and its tags", async () => {
+    const member = await createTestUser(h);
+    const [before] = await ensureTestCases(h.db, member.actor, {
+      testCases: [{ key: "login › works", title: "Login works", tags: ["auth"] }],
+    });
+    const [after] = await ensureTestCases(h.db, member.actor, {
+      testCases: [{ key: "login › works", title: "Login works with SSO", tags: ["other"] }],
+    });
+    expect(after?.id).toBe(before?.id);
+    const stored = await getTestCase(h.db, member.actor, { id: after?.id ?? 0 });
+    expect(stored).toMatchObject({ title: "Login works with SSO", tags: ["auth"] });
+  });
+
+  it("keeps keys per owner: the same key from another member is another test case", async () => {
+    const [one, two] = await Promise.all([createTestUser(h), createTestUser(h)]);
+    const key = "shared.spec.ts › same name";
+    const [mine] = await ensureTestCases(h.db, one.actor, { testCases: [{ key, title: "t" }] });
+    const [theirs] = await ensureTestCases(h.db, two.actor, { testCases: [{ key, title: "t" }] });
+    expect(theirs?.id).not.toBe(mine?.id);
+    expect(theirs?.created).toBe(true);
+  });
+
+  it("refuses a repeated key, an empty key and more than 500 test cases in one call", async () => {
+    const member = await createTestUser(h);
+    const calls = [
+      {
+        testCases: [
+          { key: "k", title: "a" },
+          { key: "k", title: "b" },
+        ],
+      },
+      { testCases: [{ key: "  ", title: "a" }] },
+      { testCases: Array.from({ length: 501 }, (_, i) => ({ key: `k${i}`, title: "t" })) },
+      { testCases: [] },
+    ];
+    for (const input of calls) {
+      expect(await rejectionOf(ensureTestCases(h.db, member.actor, input))).toBeInstanceOf(
+        ZodError,
+      );
+    }
+  });
+
+  it("creates exactly one test case per key when 8 calls with overlapping keys race", async () => {
+    const member = await createTestUser(h);
+    const keys = Array.from({ length: 40 }, (_, i) => `race.spec.ts › test ${i}`);
+    const calls = Array.from({ length: 8 }, (_, c) =>
+      ensureTestCases(h.db, member.actor, {
+        testCases: keys.slice(c * 4, c * 4 + 12).map((key) => ({ key, title: key })),
+      }),
+    );
+    const answers = (await Promise.all(calls)).flat();
+    const idsByKey = new Map<string, Set<number>>();
+    for (const answer of answers) {
+      idsByKey.set(answer.key, (idsByKey.get(answer.key) ?? new Set()).add(answer.id));
+    }
+    expect([...idsByKey.values()].every((ids) => ids.size === 1)).toBe(true);
+    const stored = await h.db
+      .select({ key: testCases.key })
+      .from(testCases)
+      .where(eq(testCases.userId, member.id));
+    expect(stored.length).toBe(idsByKey.size);
+    expect(answers.filter((answer) => answer.created).length).toBe(idsByKey.size);
+  });
+});
 
 describe("createTestCase", () => {
   it("stores the case for its creator with trimmed fields and ordered steps", async () => {

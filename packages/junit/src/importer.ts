@@ -17,6 +17,7 @@ import {
   labelOf,
   TestCaseCatalog,
   tagsOf,
+  testCaseKey,
 } from "@testtrack/client/reporting";
 import {
   JUnitFormatError,
@@ -185,7 +186,11 @@ async function uploadTestCase(
 ): Promise<"created" | "already imported"> {
   const retry = options.retry ?? {};
   const { outcome } = outcomeOf(testCase);
-  const testCaseId = await catalog.idFor(titleOf(testCase), tagsOf(["junit", testCase.suite]));
+  const testCaseId = await catalog.idFor(
+    testCaseKey([testCase.classname, testCase.name]),
+    titleOf(testCase),
+    tagsOf(["junit", testCase.suite]),
+  );
   const start = {
     testCaseId,
     browser: labelOf(options.browser),
@@ -205,8 +210,8 @@ async function uploadTestCase(
     retry,
   );
   if (started.status !== "pending" && started.status !== "running") return "already imported";
-  await closeExecution(client, started, outcome, retry);
-  return "created";
+  const closed = await closeExecution(client, started, outcome, retry);
+  return closed.closedElsewhere ? "already imported" : "created";
 }
 
 /** The update that completes a test case's execution, fitted to the server's limits. */

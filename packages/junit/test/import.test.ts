@@ -340,6 +340,28 @@ describe("testtrack import", () => {
     await server?.close();
   });
 
+  it("creates no test case twice when two imports of one report start at once", async () => {
+    const { token } = await createTestPrincipal(server.database);
+    const racing = { ...env, TESTTRACK_TOKEN: token };
+    const [first, second] = await Promise.all([
+      testtrack(["import", committed.surefire, committed.go], racing),
+      testtrack(["import", committed.surefire, committed.go], racing),
+    ]);
+    expect([first.code, second.code], `${first.stderr}\n${second.stderr}`).toEqual([0, 0]);
+    const own = createTestTrackClient({ url: server.url, token });
+    const testCases = await own.testCase.list.query({ limit: 100 });
+    const keys = testCases.items.map((testCase) => testCase.key);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(keys.every((key) => typeof key === "string" && key.length > 0)).toBe(true);
+    // The two imports share each test's execution (its idempotency key): one per test, each
+    // completed, none left open or cancelled by the import that lost the race.
+    const executions = await own.execution.list.query({ limit: 100 });
+    expect(executions.total).toBe(testCases.total);
+    for (const status of ["pending", "running", "cancelled"] as const) {
+      expect((await own.execution.list.query({ status })).total, status).toBe(0);
+    }
+  });
+
   it("imports every test case of five tools' reports as a completed execution", async () => {
     const run = await testtrack(
       ["import", ...reports, "--environment", "CI", "--trigger", "ci_cd"],

@@ -36,6 +36,7 @@ import {
   settledWithin,
   TestCaseCatalog,
   tagsOf,
+  testCaseKey,
   testCaseTitle,
 } from "@testtrack/client/reporting";
 
@@ -169,6 +170,7 @@ export class TestTrackReporter implements Reporter {
       const path = titlePathOf(test);
       const project = test.parent.project();
       const testCaseId = await catalog.idFor(
+        testCaseKey(path),
         testCaseTitle(path),
         tagsOf([path[0], project?.name, ...test.tags.map((tag) => tag.replace(/^@/, ""))]),
       );

@@ -25,6 +25,7 @@ import {
   settledWithin,
   TestCaseCatalog,
   tagsOf,
+  testCaseKey,
   testCaseTitle,
 } from "@testtrack/client/reporting";
 import type { TestError, UserConsoleLog } from "vitest";
@@ -163,8 +164,10 @@ export class TestTrackReporter implements Reporter {
     try {
       const file = testCase.module.relativeModuleId;
       const project = testCase.project;
+      const path = titlePathOf(testCase);
       const testCaseId = await catalog.idFor(
-        testCaseTitle(titlePathOf(testCase)),
+        testCaseKey(path),
+        testCaseTitle(path),
         tagsOf([file, project.name, ...testCase.tags]),
       );
       const browser = project.config.browser.enabled ? project.config.browser.name : undefined;

@@ -2,6 +2,10 @@ import {
   createTestCase,
   createTestCaseInput,
   deleteTestCase,
+  ensureTestCase,
+  ensureTestCaseInput,
+  ensureTestCases,
+  ensureTestCasesInput,
   getTestCase,
   listTestCases,
   listTestCasesInput,
@@ -24,6 +28,14 @@ export const testCaseRouter = router({
   update: authedProcedure
     .input(updateTestCaseInput)
     .mutation(({ ctx, input }) => updateTestCase(ctx.db, ctx.user, input)),
+  /** One test case by its key: found, or created; a changed title is updated. */
+  ensure: authedProcedure
+    .input(ensureTestCaseInput)
+    .mutation(({ ctx, input }) => ensureTestCase(ctx.db, ctx.user, input)),
+  /** Up to 500 test cases by key in one statement, answered in input order. */
+  ensureMany: authedProcedure
+    .input(ensureTestCasesInput)
+    .mutation(({ ctx, input }) => ensureTestCases(ctx.db, ctx.user, input)),
   delete: authedProcedure
     .input(testCaseIdInput)
     .mutation(({ ctx, input }) => deleteTestCase(ctx.db, ctx.user, input)),

@@ -305,6 +305,23 @@ const PROCEDURES: ProcedureCase[] = [
     call: (c, i) => c.testCase.create(i),
   },
   {
+    name: "testCase.ensure",
+    actors: readers,
+    base: () => ({ key: "tests/cart.spec.ts › adds an item", title: "adds an item", tags: ["x"] }),
+    call: (c, i) => c.testCase.ensure(i),
+  },
+  {
+    name: "testCase.ensureMany",
+    actors: readers,
+    base: () => ({
+      testCases: [
+        { key: "tests/cart.spec.ts › a", title: "a" },
+        { key: "tests/cart.spec.ts › b", title: "b", tags: ["y"] },
+      ],
+    }),
+    call: (c, i) => c.testCase.ensureMany(i),
+  },
+  {
     name: "testCase.get",
     actors: readers,
     base: () => ({ id: ids.testCaseId }),

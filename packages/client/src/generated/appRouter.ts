@@ -180,6 +180,7 @@ export type AppRouter = TRPCBuiltRouter<
           steps: Array<{ description: string; expectedResult: null | string }>;
           tags: Array<string>;
           title: string;
+          key: null | string;
         };
       }>;
       get: TRPCQueryProcedure<{
@@ -194,6 +195,7 @@ export type AppRouter = TRPCBuiltRouter<
           steps: Array<{ description: string; expectedResult: null | string }>;
           tags: Array<string>;
           title: string;
+          key: null | string;
         };
       }>;
       list: TRPCQueryProcedure<{
@@ -219,6 +221,7 @@ export type AppRouter = TRPCBuiltRouter<
             steps: Array<{ description: string; expectedResult: null | string }>;
             tags: Array<string>;
             title: string;
+            key: null | string;
           }>;
           total: number;
         };
@@ -243,7 +246,20 @@ export type AppRouter = TRPCBuiltRouter<
           steps: Array<{ description: string; expectedResult: null | string }>;
           tags: Array<string>;
           title: string;
+          key: null | string;
         };
+      }>;
+      ensure: TRPCMutationProcedure<{
+        meta: object;
+        input: { key: string; title: string; tags?: undefined | Array<string> };
+        output: { id: number; title: string; key: string; created: boolean };
+      }>;
+      ensureMany: TRPCMutationProcedure<{
+        meta: object;
+        input: {
+          testCases: Array<{ key: string; title: string; tags?: undefined | Array<string> }>;
+        };
+        output: Array<{ id: number; title: string; key: string; created: boolean }>;
       }>;
       delete: TRPCMutationProcedure<{
         meta: object;

@@ -21,4 +21,4 @@ export {
   tagsOf,
 } from "./limits.js";
 export { recordedSummary, serverAddressFrom, settledWithin } from "./runEnd.js";
-export { TestCaseCatalog, testCaseTitle } from "./testCases.js";
+export { TestCaseCatalog, testCaseKey, testCaseTitle } from "./testCases.js";

@@ -11,6 +11,7 @@ export const LIMITS = {
   consoleLog: 1_048_576,
   tag: 50,
   tags: 50,
+  testCaseKey: 1_000,
   /** The longest duration, in seconds, of an execution or a step: 365 days. */
   durationSeconds: 31_536_000,
 } as const;

@@ -1,5 +1,14 @@
 import { relations, sql } from "drizzle-orm";
-import { index, integer, jsonb, pgTable, text, timestamp, varchar } from "drizzle-orm/pg-core";
+import {
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  varchar,
+} from "drizzle-orm/pg-core";
 import { testExecutions } from "./executions";
 import { users } from "./users";
 
@@ -16,13 +25,22 @@ export const testCases = pgTable(
       .notNull()
       .references(() => users.id, { onDelete: "cascade" }),
     title: varchar("title", { length: 500 }).notNull(),
+    /**
+     * A runner's stable name for the test (file + title path, JUnit classname + name), unique per
+     * owner, so testCase.ensure finds the same test case however often, and from however many
+     * parallel jobs, it is asked for. Per owner until projects arrive (then per project).
+     */
+    key: varchar("key", { length: 1000 }),
     description: text("description"),
     steps: jsonb("steps").$type<TestCaseStep[]>().notNull().default(sql`'[]'::jsonb`),
     tags: text("tags").array().notNull().default(sql`'{}'::text[]`),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index("test_cases_user_id_created_at_idx").on(t.userId, t.createdAt.desc())],
+  (t) => [
+    index("test_cases_user_id_created_at_idx").on(t.userId, t.createdAt.desc()),
+    uniqueIndex("test_cases_user_key").on(t.userId, t.key),
+  ],
 );
 
 export const testCasesRelations = relations(testCases, ({ one, many }) => ({

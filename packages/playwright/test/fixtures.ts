@@ -11,7 +11,7 @@ export const packageDir = fileURLToPath(new URL("..", import.meta.url));
 
 /**
  * The Chromium the projects run in (TESTTRACK_CHROMIUM, a system one, Playwright's cache, or the
- * one @sparticuz/chromium ships): Playwright's own browser download is not reachable here.
+ * one @sparticuz/chromium ships), so the tests need no `npx playwright install`.
  */
 export const chromium: Promise<FoundChromium> = findChromium();
 

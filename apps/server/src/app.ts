@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { join } from "node:path";
 import {
   countUsers,
   createUser,
@@ -61,7 +62,7 @@ export async function startServer(
       url,
       database,
       databaseDescription: embedded
-        ? `embedded PostgreSQL in ${config.dataDir}`
+        ? `embedded PostgreSQL in ${config.dataDir} at ${withoutPassword(embedded.url)}, password in ${join(config.dataDir, "postgres-password")}`
         : "PostgreSQL (DATABASE_URL)",
       generatedAdmin,
       close: async () => {
@@ -88,6 +89,13 @@ function startEmbedded(config: Config, log: Logger) {
       else log.debug({ postgres: line }, "embedded PostgreSQL");
     },
   });
+}
+
+/** A URL fit to print: psql and other tools can reach the embedded database through it. */
+function withoutPassword(url: string): string {
+  const printable = new URL(url);
+  printable.password = "";
+  return printable.toString();
 }
 
 async function ensureAdmin(database: DatabaseHandle, config: Config) {

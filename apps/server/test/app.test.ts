@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TEST_PASSWORD } from "@testtrack/core/testing";
+import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningServer, startServer } from "../src/app";
 import { type Config, loadConfig } from "../src/config";
@@ -206,7 +207,17 @@ describe("main", () => {
       expect(session.user.role).toBe("admin");
       expect(password).not.toBe(TEST_PASSWORD);
 
-      expect(output).toContain(`database: embedded PostgreSQL in ${storage.dataDir}`);
+      expect(output).toContain(
+        `database: embedded PostgreSQL in ${storage.dataDir} at postgres://postgres@127.0.0.1:`,
+      );
+      // The URL printed, with the password from the file it names, opens the database.
+      const printed = /at (postgres:\/\/\S+), password in (\S+)\)/.exec(output);
+      expect(printed, output).not.toBeNull();
+      const databaseUrl = new URL(printed?.[1] ?? "");
+      databaseUrl.password = readFileSync(printed?.[2] ?? "", "utf8").trim();
+      const psql = postgres(databaseUrl.toString(), { max: 1, onnotice: () => {} });
+      expect(await psql`select count(*)::int as n from users`).toEqual([{ n: 1 }]);
+      await psql.end();
 
       child.kill("SIGTERM");
       expect(await exitOf(child)).toBe(0);

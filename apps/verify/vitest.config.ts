@@ -1,6 +1,6 @@
 import { defineConfig } from "vitest/config";
 
-// Each test starts real server processes (PGlite boots in seconds) and runs verify as a child.
+// Each test starts real server processes (each on a fresh embedded PostgreSQL) and runs verify.
 export default defineConfig({
   test: {
     testTimeout: 180_000,

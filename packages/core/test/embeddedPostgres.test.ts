@@ -1,5 +1,13 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
@@ -85,32 +93,13 @@ describe("startEmbeddedPostgres", () => {
 
   it("takes the folder over from a PostgreSQL left running by a process killed with SIGKILL", async () => {
     const dataDir = dataFolder();
-    // A process that starts the cluster, then dies without stopping it.
-    const script = `
-      const { startEmbeddedPostgres } = await import(${JSON.stringify(new URL("../src/embeddedPostgres.ts", import.meta.url).href)});
-      const cluster = await startEmbeddedPostgres({ dataDir: ${JSON.stringify(dataDir)} });
-      console.log(cluster.pid);
-      process.kill(process.pid, "SIGKILL");`;
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", "--input-type=module", "-e", script],
-      {
-        stdio: ["ignore", "pipe", "inherit"],
-      },
-    );
-    let printed = "";
-    child.stdout?.on("data", (chunk) => {
-      printed += chunk;
-    });
-    await new Promise((resolve) => child.once("exit", resolve));
-    const orphan = Number(printed.trim());
-    expect(orphan).toBeGreaterThan(0);
-    expect(() => process.kill(orphan, 0)).not.toThrow();
+    const orphan = await startInProcessKilledAfterwards(dataDir);
+    expect(isRunning(orphan)).toBe(true);
 
     const cluster = await startEmbeddedPostgres({ dataDir });
     try {
       expect(cluster.pid).not.toBe(orphan);
-      expect(() => process.kill(orphan, 0)).toThrow();
+      expect(isRunning(orphan)).toBe(false);
       const sql = postgres(cluster.url, { max: 1, onnotice: () => {} });
       expect(await sql`select 1 as ok`).toEqual([{ ok: 1 }]);
       await sql.end();
@@ -118,4 +107,101 @@ describe("startEmbeddedPostgres", () => {
       await cluster.stop();
     }
   }, 60_000);
+
+  it("starts after its PostgreSQL was killed with SIGKILL too, keeping committed rows", async () => {
+    const dataDir = dataFolder();
+    const postmaster = await startInProcessKilledAfterwards(
+      dataDir,
+      "create table kept (n int); insert into kept values (42);",
+    );
+    process.kill(postmaster, "SIGKILL");
+    await until(() => !isRunning(postmaster));
+    expect(existsSync(join(dataDir, "postgres", "postmaster.pid"))).toBe(true);
+
+    const cluster = await startEmbeddedPostgres({ dataDir });
+    try {
+      const sql = postgres(cluster.url, { max: 1, onnotice: () => {} });
+      expect(await sql`select n from kept`).toEqual([{ n: 42 }]);
+      await sql.end();
+    } finally {
+      await cluster.stop();
+    }
+  }, 60_000);
+
+  it("starts when the pid in a stale postmaster.pid now belongs to another process, and leaves that process alone", async () => {
+    const dataDir = dataFolder();
+    const first = await startEmbeddedPostgres({ dataDir });
+    const pidFile = join(dataDir, "postgres", "postmaster.pid");
+    const lockFile = readFileSync(pidFile, "utf8");
+    await first.stop();
+    // As after a container restart: the old postmaster's pid is some other live process now, of
+    // the same user (PostgreSQL takes a pid it may not signal for a dead one).
+    const { uid, gid } = statSync(join(dataDir, "postgres"));
+    const bystander = spawn("sleep", ["60"], { stdio: "ignore", uid, gid });
+    writeFileSync(pidFile, lockFile.replace(/^\d+/, String(bystander.pid)));
+    try {
+      const second = await startEmbeddedPostgres({ dataDir });
+      await second.stop();
+      expect(bystander.exitCode).toBeNull();
+      expect(bystander.signalCode).toBeNull();
+    } finally {
+      bystander.kill();
+    }
+  }, 60_000);
+
+  it("refuses a cluster of another PostgreSQL major version, saying how to move its data", async () => {
+    const dataDir = dataFolder();
+    mkdirSync(join(dataDir, "postgres"));
+    writeFileSync(join(dataDir, "postgres", "PG_VERSION"), "17\n");
+    writeFileSync(join(dataDir, "postgres-password"), "secret\n", { mode: 0o600 });
+    const error = await rejectionOf(startEmbeddedPostgres({ dataDir }));
+    expect(error).toBeInstanceOf(EmbeddedPostgresError);
+    expect((error as Error).message).toMatch(/PostgreSQL 17 database/);
+    expect((error as Error).message).toMatch(/pg_dump/);
+  });
 });
+
+/**
+ * Starts the cluster in a child process, runs `sql` in it, and kills that process with SIGKILL
+ * (no shutdown at all), leaving its PostgreSQL running; resolves with the postmaster's pid.
+ */
+async function startInProcessKilledAfterwards(dataDir: string, sql = ""): Promise<number> {
+  const script = `
+    const { startEmbeddedPostgres } = await import(${JSON.stringify(new URL("../src/embeddedPostgres.ts", import.meta.url).href)});
+    const { default: postgres } = await import("postgres");
+    const cluster = await startEmbeddedPostgres({ dataDir: ${JSON.stringify(dataDir)} });
+    const client = postgres(cluster.url, { max: 1, onnotice: () => {} });
+    await client.unsafe(${JSON.stringify(sql || "select 1")});
+    console.log(cluster.pid);
+    process.kill(process.pid, "SIGKILL");`;
+  const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let printed = "";
+  child.stdout?.on("data", (chunk) => {
+    printed += chunk;
+  });
+  await new Promise((resolve) => child.once("exit", resolve));
+  const pid = Number(printed.trim());
+  expect(pid).toBeGreaterThan(0);
+  return pid;
+}
+
+/** Alive and not a zombie (nobody may reap a killed orphan at once). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+}
+
+async function until(condition: () => boolean, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

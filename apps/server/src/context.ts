@@ -1,13 +1,10 @@
 import type { IncomingMessage } from "node:http";
-import { authenticateToken, type Database, type PublicUser } from "@testtrack/core";
+import { authenticateToken, type Database, type Session } from "@testtrack/core";
 import type { TRPCRequestInfo } from "@trpc/server/http";
 import type { Logger } from "pino";
 import type { StepFeed } from "./live";
 
-export interface Session {
-  user: PublicUser;
-  tokenId: number;
-}
+export type { Session };
 
 /** What every procedure sees. `authenticate` resolves the bearer token once per request. */
 export interface Context {

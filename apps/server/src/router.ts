@@ -1,6 +1,7 @@
 import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
 import { authRouter } from "./routers/auth";
 import { executionRouter } from "./routers/execution";
+import { projectRouter } from "./routers/project";
 import { statsRouter } from "./routers/stats";
 import { stepRouter } from "./routers/step";
 import { testCaseRouter } from "./routers/testCase";
@@ -10,6 +11,7 @@ import { router } from "./trpc";
 export const appRouter = router({
   auth: authRouter,
   user: userRouter,
+  project: projectRouter,
   testCase: testCaseRouter,
   execution: executionRouter,
   step: stepRouter,

@@ -88,7 +88,7 @@ async function* withMappedErrors<T>(events: AsyncIterable<T>): AsyncGenerator<T>
 
 const authenticated = t.middleware(async ({ ctx, next }) => {
   const session = await ctx.authenticate();
-  return next({ ctx: { ...ctx, user: session.user, session } });
+  return next({ ctx: { ...ctx, user: session.user, actor: session.actor, session } });
 });
 
 export const router = t.router;
@@ -98,6 +98,12 @@ export const authedProcedure = publicProcedure.use(authenticated);
 export const adminProcedure = authedProcedure.use(({ ctx, next }) => {
   if (ctx.user.role !== "admin") {
     throw new TRPCError({ code: "FORBIDDEN", message: "only an admin can do this" });
+  }
+  if (ctx.actor.scope) {
+    throw new TRPCError({
+      code: "FORBIDDEN",
+      message: "a project token cannot manage users; sign in as the admin instead",
+    });
   }
   return next({ ctx });
 });

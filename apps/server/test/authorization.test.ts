@@ -1,3 +1,4 @@
+import { createApiToken } from "@testtrack/core";
 import { createTestUser, openTestDatabase, type TestDatabase } from "@testtrack/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appRouter } from "../src/router";
@@ -5,7 +6,6 @@ import {
   type Caller,
   callerAs,
   callerWith,
-  createOwnedObjects,
   createTestPrincipal,
   type OwnedObjects,
   outcomeOf,
@@ -13,49 +13,84 @@ import {
 } from "./fixtures";
 
 /**
- * Every procedure run as four callers against objects owned by "owner". An expected cell is a
- * tRPC error code, "ok" (the call succeeds), or for lists "sees" / "hidden" (the call succeeds
- * and the owner's object is, or is not, in the answer).
+ * Every procedure run by seven callers against objects of one shared project: its viewer, member
+ * and maintainer, a signed-in user who is not a member, a project token of another project
+ * (whose user maintains this one too, so only the token's reach stops it), an admin, and no one.
+ * An expected cell is a tRPC error code, "ok" (the call succeeds), or for lists "sees" / "hidden"
+ * (the call succeeds and the project's object is, or is not, in the answer).
  */
-type Role = "anonymous" | "owner" | "otherMember" | "admin";
+type Role =
+  | "anonymous"
+  | "viewer"
+  | "member"
+  | "maintainer"
+  | "nonMember"
+  | "foreignToken"
+  | "admin";
 type Expected = "ok" | "sees" | "hidden" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND";
+
+/** The shared project's objects, created afresh for every cell. */
+interface ProjectObjects extends OwnedObjects {
+  projectId: number;
+  /** A member no cell is, whom membership rows change. */
+  extraUserId: number;
+}
 
 interface Row {
   procedure: string;
-  call(caller: Caller, fx: OwnedObjects): Promise<unknown>;
-  /** For "sees" / "hidden" cells: whether the answer includes the owner's object. */
-  sees?(answer: never, fx: OwnedObjects): boolean;
+  call(caller: Caller, fx: ProjectObjects): Promise<unknown>;
+  /** For "sees" / "hidden" cells: whether the answer includes the project's object. */
+  sees?(answer: never, fx: ProjectObjects): boolean;
   expect: Record<Role, Expected>;
 }
 
 const SIGNED_IN_ONLY = {
   anonymous: "UNAUTHORIZED",
-  owner: "ok",
-  otherMember: "ok",
+  viewer: "ok",
+  member: "ok",
+  maintainer: "ok",
+  nonMember: "ok",
+  foreignToken: "ok",
   admin: "ok",
 } as const;
-const OWNER_OR_ADMIN = {
+/** Users only: a project token may not do it. */
+const USER_TOKENS_ONLY = { ...SIGNED_IN_ONLY, foreignToken: "FORBIDDEN" } as const;
+const READ = {
   anonymous: "UNAUTHORIZED",
-  owner: "ok",
-  otherMember: "NOT_FOUND",
+  viewer: "ok",
+  member: "ok",
+  maintainer: "ok",
+  nonMember: "NOT_FOUND",
+  foreignToken: "NOT_FOUND",
   admin: "ok",
 } as const;
-const LISTED_FOR_OWNER_OR_ADMIN = {
+const WRITE = { ...READ, viewer: "FORBIDDEN" } as const;
+const MANAGE = { ...WRITE, member: "FORBIDDEN" } as const;
+const LISTED = {
   anonymous: "UNAUTHORIZED",
-  owner: "sees",
-  otherMember: "hidden",
+  viewer: "sees",
+  member: "sees",
+  maintainer: "sees",
+  nonMember: "NOT_FOUND",
+  foreignToken: "NOT_FOUND",
   admin: "sees",
 } as const;
 const ADMIN_ONLY = {
   anonymous: "UNAUTHORIZED",
-  owner: "FORBIDDEN",
-  otherMember: "FORBIDDEN",
+  viewer: "FORBIDDEN",
+  member: "FORBIDDEN",
+  maintainer: "FORBIDDEN",
+  nonMember: "FORBIDDEN",
+  foreignToken: "FORBIDDEN",
   admin: "ok",
 } as const;
 
 let db: TestDatabase;
 let principals: Record<Exclude<Role, "anonymous">, TestPrincipal>;
+/** The project the foreign token reaches instead. */
+let foreignProjectId: number;
 let emailCounter = 0;
+let slugCounter = 0;
 
 const rows: Row[] = [
   {
@@ -64,7 +99,7 @@ const rows: Row[] = [
       const user = await createTestUser(db);
       return caller.auth.login({ email: user.email, password: "correct horse battery staple" });
     },
-    expect: { anonymous: "ok", owner: "ok", otherMember: "ok", admin: "ok" },
+    expect: { ...SIGNED_IN_ONLY, anonymous: "ok" },
   },
   { procedure: "auth.me", call: (caller) => caller.auth.me(), expect: { ...SIGNED_IN_ONLY } },
   {
@@ -74,15 +109,25 @@ const rows: Row[] = [
   },
   {
     procedure: "auth.createApiToken",
-    call: (caller) => caller.auth.createApiToken({ name: "matrix" }),
-    expect: { ...SIGNED_IN_ONLY },
+    // A read-only token for the project: anyone who may read it may issue one.
+    call: (caller, fx) =>
+      caller.auth.createApiToken({ name: "matrix", projectId: fx.projectId, role: "viewer" }),
+    expect: { ...READ, foreignToken: "FORBIDDEN" },
   },
   {
     procedure: "auth.listApiTokens",
     call: (caller) => caller.auth.listApiTokens(),
     sees: (tokens: { id: number }[], fx) => tokens.some((t) => t.id === fx.apiTokenId),
     // API tokens are personal: not even an admin lists someone else's.
-    expect: { anonymous: "UNAUTHORIZED", owner: "sees", otherMember: "hidden", admin: "hidden" },
+    expect: {
+      anonymous: "UNAUTHORIZED",
+      viewer: "hidden",
+      member: "hidden",
+      maintainer: "sees",
+      nonMember: "hidden",
+      foreignToken: "FORBIDDEN",
+      admin: "hidden",
+    },
   },
   {
     procedure: "auth.revokeApiToken",
@@ -90,8 +135,11 @@ const rows: Row[] = [
     // API tokens are personal: an admin removes a user instead of revoking their tokens.
     expect: {
       anonymous: "UNAUTHORIZED",
-      owner: "ok",
-      otherMember: "NOT_FOUND",
+      viewer: "NOT_FOUND",
+      member: "NOT_FOUND",
+      maintainer: "ok",
+      nonMember: "NOT_FOUND",
+      foreignToken: "FORBIDDEN",
       admin: "NOT_FOUND",
     },
   },
@@ -112,79 +160,141 @@ const rows: Row[] = [
     expect: { ...ADMIN_ONLY },
   },
   {
+    procedure: "project.create",
+    call: (caller) => caller.project.create({ slug: `matrix-${++slugCounter}`, name: "Matrix" }),
+    expect: { ...USER_TOKENS_ONLY },
+  },
+  {
+    procedure: "project.list",
+    call: (caller) => caller.project.list({ limit: 100 }),
+    sees: (page: { items: { id: number }[] }, fx) => page.items.some((p) => p.id === fx.projectId),
+    expect: { ...LISTED, nonMember: "hidden", foreignToken: "hidden" },
+  },
+  {
+    procedure: "project.get",
+    call: (caller, fx) => caller.project.get({ id: fx.projectId }),
+    expect: { ...READ },
+  },
+  {
+    procedure: "project.update",
+    call: (caller, fx) => caller.project.update({ id: fx.projectId, name: "Renamed" }),
+    expect: { ...MANAGE },
+  },
+  {
+    procedure: "project.delete",
+    call: (caller, fx) => caller.project.delete({ id: fx.projectId }),
+    expect: { ...MANAGE },
+  },
+  {
+    procedure: "project.members",
+    call: (caller, fx) => caller.project.members({ projectId: fx.projectId }),
+    expect: { ...READ },
+  },
+  {
+    procedure: "project.addMember",
+    call: async (caller, fx) =>
+      caller.project.addMember({
+        projectId: fx.projectId,
+        userId: (await createTestUser(db)).id,
+        role: "member",
+      }),
+    expect: { ...MANAGE },
+  },
+  {
+    procedure: "project.updateMember",
+    call: (caller, fx) =>
+      caller.project.updateMember({
+        projectId: fx.projectId,
+        userId: fx.extraUserId,
+        role: "viewer",
+      }),
+    expect: { ...MANAGE },
+  },
+  {
+    procedure: "project.removeMember",
+    call: (caller, fx) =>
+      caller.project.removeMember({ projectId: fx.projectId, userId: fx.extraUserId }),
+    expect: { ...MANAGE },
+  },
+  {
     procedure: "testCase.create",
-    call: (caller) => caller.testCase.create({ title: "Matrix" }),
-    expect: { ...SIGNED_IN_ONLY },
+    call: (caller, fx) => caller.testCase.create({ projectId: fx.projectId, title: "Matrix" }),
+    expect: { ...WRITE },
   },
   {
     procedure: "testCase.ensure",
-    // Keys are the caller's own: the same key from another member is another test case.
-    call: (caller) => caller.testCase.ensure({ key: "matrix.spec.ts › ensure", title: "Ensure" }),
-    expect: { ...SIGNED_IN_ONLY },
+    call: (caller, fx) =>
+      caller.testCase.ensure({
+        projectId: fx.projectId,
+        key: "matrix.spec.ts › ensure",
+        title: "Ensure",
+      }),
+    expect: { ...WRITE },
   },
   {
     procedure: "testCase.ensureMany",
-    call: (caller) =>
+    call: (caller, fx) =>
       caller.testCase.ensureMany({
+        projectId: fx.projectId,
         testCases: [
           { key: "matrix.spec.ts › a", title: "A" },
           { key: "matrix.spec.ts › b", title: "B", tags: ["matrix"] },
         ],
       }),
-    expect: { ...SIGNED_IN_ONLY },
+    expect: { ...WRITE },
   },
   {
     procedure: "testCase.get",
     call: (caller, fx) => caller.testCase.get({ id: fx.testCaseId }),
-    expect: { ...OWNER_OR_ADMIN },
+    expect: { ...READ },
   },
   {
     procedure: "testCase.list",
-    call: (caller) => caller.testCase.list({ limit: 100 }),
+    call: (caller, fx) => caller.testCase.list({ projectId: fx.projectId, limit: 100 }),
     sees: (page: { items: { id: number }[] }, fx) => page.items.some((t) => t.id === fx.testCaseId),
-    expect: { ...LISTED_FOR_OWNER_OR_ADMIN },
+    expect: { ...LISTED },
   },
   {
     procedure: "testCase.update",
     call: (caller, fx) => caller.testCase.update({ id: fx.testCaseId, title: "Renamed" }),
-    expect: { ...OWNER_OR_ADMIN },
+    expect: { ...WRITE },
   },
   {
     procedure: "testCase.delete",
     call: (caller, fx) => caller.testCase.delete({ id: fx.testCaseId }),
-    expect: { ...OWNER_OR_ADMIN },
+    expect: { ...MANAGE },
   },
   {
     procedure: "execution.start",
     call: (caller, fx) => caller.execution.start({ testCaseId: fx.testCaseId }),
-    expect: { ...OWNER_OR_ADMIN },
+    expect: { ...WRITE },
   },
   {
     procedure: "execution.history",
     call: (caller, fx) => caller.execution.history({ testCaseId: fx.testCaseId }),
-    expect: { ...OWNER_OR_ADMIN },
+    expect: { ...READ },
   },
   {
     procedure: "execution.list",
-    call: (caller) => caller.execution.list({ limit: 100 }),
+    call: (caller, fx) => caller.execution.list({ projectId: fx.projectId, limit: 100 }),
     sees: (page: { items: { id: number }[] }, fx) =>
       page.items.some((e) => e.id === fx.executionId),
-    expect: { ...LISTED_FOR_OWNER_OR_ADMIN },
+    expect: { ...LISTED },
   },
   {
     procedure: "execution.get",
     call: (caller, fx) => caller.execution.get({ id: fx.executionId }),
-    expect: { ...OWNER_OR_ADMIN },
+    expect: { ...READ },
   },
   {
     procedure: "execution.update",
     call: (caller, fx) => caller.execution.update({ id: fx.executionId, consoleLog: "matrix" }),
-    expect: { ...OWNER_OR_ADMIN },
+    expect: { ...WRITE },
   },
   {
     procedure: "execution.delete",
     call: (caller, fx) => caller.execution.delete({ id: fx.executionId }),
-    expect: { ...OWNER_OR_ADMIN },
+    expect: { ...MANAGE },
   },
   {
     procedure: "execution.onSteps",
@@ -194,7 +304,7 @@ const rows: Row[] = [
         return event;
       }
     },
-    expect: { ...OWNER_OR_ADMIN },
+    expect: { ...READ },
   },
   {
     procedure: "step.record",
@@ -203,29 +313,39 @@ const rows: Row[] = [
         executionId: fx.executionId,
         steps: { stepNumber: 2, stepDescription: "Pay", result: "pass" },
       }),
-    expect: { ...OWNER_OR_ADMIN },
+    expect: { ...WRITE },
   },
   {
     procedure: "step.list",
     call: (caller, fx) => caller.step.list({ executionId: fx.executionId }),
-    expect: { ...OWNER_OR_ADMIN },
+    expect: { ...READ },
   },
   {
     procedure: "step.update",
     call: (caller, fx) => caller.step.update({ id: fx.stepId, result: "fail" }),
-    expect: { ...OWNER_OR_ADMIN },
+    expect: { ...WRITE },
   },
   {
     procedure: "stats.get",
-    call: (caller, fx) => caller.stats.get({ testCaseId: fx.testCaseId }),
+    call: (caller, fx) => caller.stats.get({ projectId: fx.projectId, testCaseId: fx.testCaseId }),
     sees: (stats: { totalExecutions: number }) => stats.totalExecutions > 0,
-    expect: { ...LISTED_FOR_OWNER_OR_ADMIN },
+    expect: { ...LISTED },
   },
 ];
 
-const ROLES: Role[] = ["anonymous", "owner", "otherMember", "admin"];
+const ROLES: Role[] = [
+  "anonymous",
+  "viewer",
+  "member",
+  "maintainer",
+  "nonMember",
+  "foreignToken",
+  "admin",
+];
 const MISSING_ID = 2_000_000_000;
-const missingObjects: OwnedObjects = {
+const missingObjects: ProjectObjects = {
+  projectId: MISSING_ID,
+  extraUserId: MISSING_ID,
   testCaseId: MISSING_ID,
   executionId: MISSING_ID,
   stepId: MISSING_ID,
@@ -235,16 +355,68 @@ const missingObjects: OwnedObjects = {
 beforeAll(async () => {
   db = await openTestDatabase();
   principals = {
-    owner: await createTestPrincipal(db),
-    otherMember: await createTestPrincipal(db),
+    viewer: await createTestPrincipal(db),
+    member: await createTestPrincipal(db),
+    maintainer: await createTestPrincipal(db),
+    nonMember: await createTestPrincipal(db),
+    foreignToken: await createTestPrincipal(db),
     admin: await createTestPrincipal(db, "admin"),
   };
+  const foreign = await principals.foreignToken.caller.project.create({
+    slug: "matrix-foreign",
+    name: "Foreign",
+  });
+  foreignProjectId = foreign.id;
 });
 afterAll(() => db.close());
 
+/**
+ * A fresh shared project with the three members (and the foreign token's user as a second
+ * maintainer), a test case, a running execution with step 1, and an API token of the maintainer.
+ */
+async function createProjectObjects(): Promise<ProjectObjects> {
+  const { caller } = principals.maintainer;
+  const project = await caller.project.create({ slug: `shared-${++slugCounter}`, name: "Shared" });
+  const add = (userId: number, role: "viewer" | "member" | "maintainer") =>
+    caller.project.addMember({ projectId: project.id, userId, role });
+  await add(principals.viewer.id, "viewer");
+  await add(principals.member.id, "member");
+  await add(principals.foreignToken.id, "maintainer");
+  const extra = await createTestUser(db);
+  await add(extra.id, "member");
+  const testCase = await caller.testCase.create({ projectId: project.id, title: "Checkout" });
+  const { executionId } = await caller.execution.start({
+    testCaseId: testCase.id,
+    browser: "chromium",
+  });
+  const recorded = await caller.step.record({
+    executionId,
+    steps: { stepNumber: 1, stepDescription: "Open the cart", result: "pass" },
+  });
+  const apiToken = await caller.auth.createApiToken({ name: "ci runner" });
+  const stepId = recorded.steps[0]?.id;
+  if (stepId === undefined) throw new Error("step.record returned no step");
+  return {
+    projectId: project.id,
+    extraUserId: extra.id,
+    testCaseId: testCase.id,
+    executionId,
+    stepId,
+    apiTokenId: apiToken.id,
+  };
+}
+
 /** A caller for the cell with a token of its own, so a logout in one cell spares the others. */
-function callerFor(role: Role): Promise<Caller> {
-  if (role === "anonymous") return Promise.resolve(callerWith(db, null));
+async function callerFor(role: Role): Promise<Caller> {
+  if (role === "anonymous") return callerWith(db, null);
+  if (role === "foreignToken") {
+    const { token } = await createApiToken(db.db, principals.foreignToken.actor, {
+      name: "foreign",
+      projectId: foreignProjectId,
+      role: "maintainer",
+    });
+    return callerWith(db, token);
+  }
   return callerAs(db, principals[role].actor);
 }
 
@@ -255,7 +427,7 @@ it("has a row for every procedure of appRouter", () => {
 
 describe.each(rows)("$procedure", (row) => {
   it.each(ROLES)("as %s answers as the matrix says", async (role) => {
-    const fx = await createOwnedObjects(principals.owner);
+    const fx = await createProjectObjects();
     const expected = row.expect[role];
     const outcome = await outcomeOf(row.call(await callerFor(role), fx));
     if (expected === "sees" || expected === "hidden") {
@@ -267,11 +439,11 @@ describe.each(rows)("$procedure", (row) => {
     }
   });
 
-  if (row.expect.otherMember === "NOT_FOUND") {
-    it("hides another member's object exactly as a missing one", async () => {
-      const fx = await createOwnedObjects(principals.owner);
-      const hidden = await outcomeOf(row.call(await callerFor("otherMember"), fx));
-      const missing = await outcomeOf(row.call(await callerFor("owner"), missingObjects));
+  if (row.expect.nonMember === "NOT_FOUND") {
+    it("hides another project's object exactly as a missing one", async () => {
+      const fx = await createProjectObjects();
+      const hidden = await outcomeOf(row.call(await callerFor("nonMember"), fx));
+      const missing = await outcomeOf(row.call(await callerFor("maintainer"), missingObjects));
       expect(hidden.code).toBe("NOT_FOUND");
       expect(missing.code).toBe("NOT_FOUND");
       const shape = (outcome: typeof hidden) =>

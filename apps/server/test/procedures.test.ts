@@ -107,7 +107,11 @@ describe("auth.me", () => {
   it("answers the signed-in user without a password hash", async () => {
     const member = await createTestPrincipal(db);
     const me = await member.caller.auth.me();
-    expect(Object.keys(me).sort()).toEqual(PUBLIC_USER_KEYS);
+    expect(Object.keys(me).sort()).toEqual(
+      [...PUBLIC_USER_KEYS, "personalProjectId", "tokenScope"].sort(),
+    );
+    expect(me.personalProjectId).toEqual(expect.any(Number));
+    expect(me.tokenScope).toBeNull();
     expect(me).toMatchObject({ id: member.id, email: member.email, role: "member" });
   });
 
@@ -136,7 +140,15 @@ describe("auth.createApiToken", () => {
   it("shows the token once and it works as a bearer token", async () => {
     const member = await createTestPrincipal(db);
     const created = await member.caller.auth.createApiToken({ name: "nightly CI" });
-    expect(Object.keys(created).sort()).toEqual(["expiresAt", "id", "name", "prefix", "token"]);
+    expect(Object.keys(created).sort()).toEqual([
+      "expiresAt",
+      "id",
+      "name",
+      "prefix",
+      "projectId",
+      "role",
+      "token",
+    ]);
     expect(created).toMatchObject({ name: "nightly CI", expiresAt: null });
     expect(created.token.startsWith(created.prefix)).toBe(true);
     const me = await callerWith(db, created.token).auth.me();
@@ -172,7 +184,9 @@ describe("auth.listApiTokens", () => {
         "lastUsedAt",
         "name",
         "prefix",
+        "projectId",
         "revokedAt",
+        "role",
       ]);
     }
   });

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { and, asc, desc, eq, getTableColumns, inArray, type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
-import { type Actor, ownedBy } from "./actor";
+import { type Actor, assertRole, NEEDS, projectRoleSql, readableBy, readScope } from "./actor";
 import type { Database } from "./db";
 import { ConflictError, NotFoundError } from "./errors";
 import { assertTransition, isTerminal } from "./lifecycle";
@@ -22,6 +22,7 @@ import {
   EXECUTION_RESULTS,
   EXECUTION_STATUSES,
   executionFilterCounts,
+  type ProjectRole,
   type TestExecution,
   type TestExecutionStep,
   TRIGGERS,
@@ -29,11 +30,15 @@ import {
   testExecutionSteps,
   testExecutions,
 } from "./schema";
-import { getTestCase } from "./testCases";
+import { accessibleTestCase } from "./testCases";
 
 const path = text().trim().min(1).max(LIMITS.path);
 
+/** Every wave-1 input may name a project; without one, the token's or the personal project. */
+const projectId = id.optional();
+
 export const startExecutionInput = z.strictObject({
+  projectId,
   testCaseId: id,
   browser: label.optional(),
   environment: label.optional(),
@@ -48,6 +53,7 @@ export const startExecutionInput = z.strictObject({
 });
 
 const executionFilters = {
+  projectId,
   status: z.enum(EXECUTION_STATUSES).optional(),
   result: z.enum(EXECUTION_RESULTS).optional(),
   browser: label.optional(),
@@ -91,6 +97,7 @@ export const listExecutionsInput = z
 export const countExecutionsInput = z.strictObject(executionFilters).default({});
 
 export const executionHistoryInput = z.strictObject({
+  projectId,
   testCaseId: id,
   ...pagination,
   cursor: cursor.optional(),
@@ -138,26 +145,25 @@ export type ExecutionDetail = Omit<TestExecution, "idempotencyKey" | "idempotenc
   steps: TestExecutionStep[];
 };
 
-function visibleExecution(actor: Actor, executionId: number) {
-  return and(eq(testExecutions.id, executionId), ownedBy(actor, testExecutions.userId));
-}
-
 /**
  * Locks the execution row for the rest of the transaction, so summary recomputation and
- * lifecycle checks of concurrent writers happen one after the other.
+ * lifecycle checks of concurrent writers happen one after the other. NOT_FOUND when the actor
+ * cannot see its project, FORBIDDEN below `need` (member by default).
  */
 export async function lockExecution(
   tx: Database,
   actor: Actor,
   executionId: number,
+  need: ProjectRole = NEEDS.write,
 ): Promise<TestExecution> {
   const [row] = await tx
-    .select()
+    .select({ execution: testExecutions, access: projectRoleSql(actor, testExecutions.projectId) })
     .from(testExecutions)
-    .where(visibleExecution(actor, executionId))
+    .where(eq(testExecutions.id, executionId))
     .for("update");
+  assertRole(row?.access, need, "Execution", executionId);
   if (!row) throw new NotFoundError("Execution", executionId);
-  return row;
+  return row.execution;
 }
 
 function fingerprint(input: z.output<typeof startExecutionInput>): string {
@@ -185,11 +191,15 @@ export async function startExecution(
   raw: z.input<typeof startExecutionInput>,
 ): Promise<StartExecutionResult> {
   const input = startExecutionInput.parse(raw);
-  const testCase = await getTestCase(db, actor, { id: input.testCaseId });
+  const testCase = await accessibleTestCase(db, actor, input.testCaseId, NEEDS.write);
+  if (input.projectId !== undefined && input.projectId !== testCase.projectId) {
+    throw new NotFoundError("Test case", input.testCaseId);
+  }
   const idempotencyFingerprint = input.idempotencyKey ? fingerprint(input) : null;
   const [created] = await db
     .insert(testExecutions)
     .values({
+      projectId: testCase.projectId,
       testCaseId: testCase.id,
       userId: actor.id,
       status: "pending",
@@ -201,7 +211,9 @@ export async function startExecution(
       idempotencyKey: input.idempotencyKey ?? null,
       idempotencyFingerprint,
     })
-    .onConflictDoNothing({ target: [testExecutions.userId, testExecutions.idempotencyKey] })
+    .onConflictDoNothing({
+      target: [testExecutions.projectId, testExecutions.userId, testExecutions.idempotencyKey],
+    })
     .returning();
   if (created) {
     return {
@@ -212,19 +224,32 @@ export async function startExecution(
       createdAt: created.createdAt,
     };
   }
-  return replayStart(db, actor, input.idempotencyKey ?? "", idempotencyFingerprint);
+  return replayStart(
+    db,
+    actor,
+    testCase.projectId,
+    input.idempotencyKey ?? "",
+    idempotencyFingerprint,
+  );
 }
 
 async function replayStart(
   db: Database,
   actor: Actor,
+  projectId: number,
   key: string,
   expectedFingerprint: string | null,
 ): Promise<StartExecutionResult> {
   const [existing] = await db
     .select()
     .from(testExecutions)
-    .where(and(eq(testExecutions.userId, actor.id), eq(testExecutions.idempotencyKey, key)));
+    .where(
+      and(
+        eq(testExecutions.projectId, projectId),
+        eq(testExecutions.userId, actor.id),
+        eq(testExecutions.idempotencyKey, key),
+      ),
+    );
   if (!existing) throw new ConflictError("the execution could not be created; try again");
   if (existing.idempotencyFingerprint !== expectedFingerprint) {
     throw new ConflictError(
@@ -251,7 +276,7 @@ export async function getExecution(
     .select({ ...detailColumns, testCaseTitle: testCases.title })
     .from(testExecutions)
     .innerJoin(testCases, eq(testCases.id, testExecutions.testCaseId))
-    .where(visibleExecution(actor, input.id));
+    .where(and(eq(testExecutions.id, input.id), readableBy(actor, testExecutions.projectId)));
   if (!row) throw new NotFoundError("Execution", input.id);
   const steps = await db
     .select()
@@ -261,12 +286,12 @@ export async function getExecution(
   return { ...row, steps };
 }
 
-function executionWhere(
-  actor: Actor,
-  filters: z.output<typeof countExecutionsInput>,
-): SQL | undefined {
+type ExecutionFilters = Omit<z.output<typeof countExecutionsInput>, "projectId">;
+
+/** `project`: one project's executions, or null for every project (an admin's view). */
+function executionWhere(project: number | null, filters: ExecutionFilters): SQL | undefined {
   return and(
-    ownedBy(actor, testExecutions.userId),
+    project === null ? undefined : eq(testExecutions.projectId, project),
     filters.status ? eq(testExecutions.status, filters.status) : undefined,
     filters.result ? eq(testExecutions.result, filters.result) : undefined,
     filters.browser ? eq(testExecutions.browser, filters.browser) : undefined,
@@ -280,13 +305,21 @@ export async function countExecutions(
   actor: Actor,
   raw: z.input<typeof countExecutionsInput>,
 ): Promise<number> {
-  const filters = countExecutionsInput.parse(raw);
+  const { projectId: asked, ...filters } = countExecutionsInput.parse(raw);
+  return countInScope(db, await readScope(db, actor, asked), filters);
+}
+
+async function countInScope(
+  db: Database,
+  project: number | null,
+  filters: ExecutionFilters,
+): Promise<number> {
   if (filters.testCaseId) {
     // One test case's executions are few, and its index finds them.
     const [row] = await db
       .select({ n: sql<number>`count(*)::int` })
       .from(testExecutions)
-      .where(executionWhere(actor, filters));
+      .where(executionWhere(project, filters));
     return row?.n ?? 0;
   }
   // Any mix of the other filters: add up the counts the trigger keeps per combination.
@@ -296,7 +329,7 @@ export async function countExecutions(
     .from(c)
     .where(
       and(
-        ownedBy(actor, c.userId),
+        project === null ? undefined : eq(c.projectId, project),
         filters.status ? eq(c.status, filters.status) : undefined,
         filters.result ? eq(c.result, filters.result) : undefined,
         filters.browser ? eq(c.browser, filters.browser) : undefined,
@@ -312,10 +345,19 @@ export async function listExecutions(
   actor: Actor,
   raw: z.input<typeof listExecutionsInput>,
 ): Promise<Page<ExecutionListItem> & { nextCursor: string | null }> {
-  const { skip, limit, cursor: afterCursorText, ...filters } = listExecutionsInput.parse(raw);
+  const input = listExecutionsInput.parse(raw);
+  return listInScope(db, await readScope(db, actor, input.projectId), input);
+}
+
+async function listInScope(
+  db: Database,
+  project: number | null,
+  input: z.output<typeof listExecutionsInput>,
+): Promise<Page<ExecutionListItem> & { nextCursor: string | null }> {
+  const { skip, limit, cursor: afterCursorText, projectId: _asked, ...filters } = input;
   const after = afterCursorText ? decodeCursor(afterCursorText) : undefined;
   const e = testExecutions;
-  const where = executionWhere(actor, filters);
+  const where = executionWhere(project, filters);
   // The row's exact (microsecond) creation time from the table; the cursor's copy if it is gone.
   const afterCursor = after
     ? sql`(${e.createdAt}, ${e.id}) < (coalesce((select c.created_at from test_executions c where c.id = ${after.executionId}), ${after.createdAt.toISOString()}::timestamptz), ${after.executionId})`
@@ -343,7 +385,7 @@ export async function listExecutions(
       .where(pageIds ?? and(where, afterCursor))
       .orderBy(desc(e.createdAt), desc(e.id))
       .limit(limit),
-    countExecutions(db, actor, filters),
+    countInScope(db, project, filters),
   ]);
   const last = items[items.length - 1];
   const nextCursor = items.length === limit && last ? encodeCursor(last) : null;
@@ -357,8 +399,11 @@ export async function executionHistory(
   raw: z.input<typeof executionHistoryInput>,
 ): Promise<Page<ExecutionListItem> & { nextCursor: string | null }> {
   const input = executionHistoryInput.parse(raw);
-  await getTestCase(db, actor, { id: input.testCaseId });
-  return listExecutions(db, actor, input);
+  const testCase = await accessibleTestCase(db, actor, input.testCaseId, NEEDS.read);
+  if (input.projectId !== undefined && input.projectId !== testCase.projectId) {
+    throw new NotFoundError("Test case", input.testCaseId);
+  }
+  return listInScope(db, testCase.projectId, { ...input, skip: input.skip, limit: input.limit });
 }
 
 /**
@@ -436,17 +481,16 @@ function assertUnchangedWhenFinal(
   }
 }
 
-/** Deletes an execution and, by cascade, its steps. */
+/** Deletes an execution and, by cascade, its steps (maintainers). */
 export async function deleteExecution(
   db: Database,
   actor: Actor,
   raw: z.input<typeof executionIdInput>,
 ): Promise<{ id: number }> {
   const input = executionIdInput.parse(raw);
-  const [row] = await db
-    .delete(testExecutions)
-    .where(visibleExecution(actor, input.id))
-    .returning({ id: testExecutions.id });
-  if (!row) throw new NotFoundError("Execution", input.id);
-  return row;
+  return db.transaction(async (tx) => {
+    await lockExecution(tx, actor, input.id, NEEDS.manage);
+    await tx.delete(testExecutions).where(eq(testExecutions.id, input.id));
+    return { id: input.id };
+  });
 }

@@ -7,6 +7,7 @@ export * from "./lifecycle";
 export * from "./limits";
 export * from "./live";
 export { hashPassword, verifyPassword } from "./passwords";
+export * from "./projects";
 export * from "./schema";
 export * from "./stats";
 export * from "./steps";

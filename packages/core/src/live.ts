@@ -1,6 +1,6 @@
 import { and, asc, eq, gt, sql } from "drizzle-orm";
 import { z } from "zod";
-import { type Actor, ownedBy } from "./actor";
+import { type Actor, readableBy } from "./actor";
 import type { Database, DatabaseHandle } from "./db";
 import { NotFoundError } from "./errors";
 import { id } from "./limits";
@@ -115,7 +115,7 @@ export async function executionStepsSince(
   const [execution] = await db
     .select(liveColumns)
     .from(testExecutions)
-    .where(and(eq(testExecutions.id, executionId), ownedBy(actor, testExecutions.userId)));
+    .where(and(eq(testExecutions.id, executionId), readableBy(actor, testExecutions.projectId)));
   if (!execution) throw new NotFoundError("Execution", executionId);
   const steps = await db
     .select()

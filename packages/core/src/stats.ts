@@ -1,7 +1,7 @@
 import { and, eq, gte, inArray, lt, type SQL, sql } from "drizzle-orm";
 import type { PgColumn } from "drizzle-orm/pg-core";
 import { z } from "zod";
-import { type Actor, ownedBy } from "./actor";
+import { type Actor, readScope } from "./actor";
 import type { Database } from "./db";
 import { id, isoDateTime, LATEST_DATE } from "./limits";
 import {
@@ -26,6 +26,8 @@ const LATEST_SINCE = new Date(LATEST_DATE.getTime() - 2 * 86_400_000);
 
 export const statisticsInput = z
   .strictObject({
+    /** One project's statistics; without it the token's or personal project (admins: all). */
+    projectId: id.optional(),
     testCaseId: id.optional(),
     since: isoDateTime
       .transform((since) => (since > LATEST_SINCE ? LATEST_SINCE : since))
@@ -106,6 +108,10 @@ function nextUtcHour(at: Date): Date {
   return new Date(Math.ceil(at.getTime() / HOUR_MS) * HOUR_MS);
 }
 
+/** One project's rows, or every project's (null: an admin's view). */
+const inProject = (project: number | null, column: PgColumn) =>
+  project === null ? undefined : eq(column, project);
+
 const isoDay = (at: Date) => at.toISOString().slice(0, 10);
 const timestamp = (at: Date) => sql`${at.toISOString()}::timestamptz`;
 
@@ -154,7 +160,7 @@ async function rawTally(db: Database, where: SQL | undefined): Promise<Tally> {
 /** Aggregates from the daily roll-ups, for whole UTC days from `fromDay` on. */
 async function rollupTally(
   db: Database,
-  actor: Actor,
+  project: number | null,
   fromDay: string | undefined,
   testCaseLimit: number | undefined,
 ): Promise<Tally> {
@@ -165,7 +171,7 @@ async function rollupTally(
   const perTestCaseQuery = db
     .select({ testCaseId: c.testCaseId, n: sql<number>`sum(${c.executions})::int` })
     .from(c)
-    .where(and(ownedBy(actor, c.userId), since(executionDailyTestCases.day)))
+    .where(and(inProject(project, c.projectId), since(executionDailyTestCases.day)))
     .groupBy(c.testCaseId)
     .having(sql`sum(${c.executions}) > 0`)
     .orderBy(sql`2 desc`, c.testCaseId);
@@ -179,7 +185,7 @@ async function rollupTally(
         durationCount: sql<number>`sum(${s.durationCount})::int`,
       })
       .from(s)
-      .where(and(ownedBy(actor, s.userId), since(executionDailyStats.day)))
+      .where(and(inProject(project, s.projectId), since(executionDailyStats.day)))
       .groupBy(s.dimension, s.value),
     testCaseLimit === undefined ? perTestCaseQuery : perTestCaseQuery.limit(testCaseLimit),
   ]);
@@ -197,10 +203,10 @@ async function rollupTally(
   return tally;
 }
 
-/** How many of the actor's executions were created at or after each cutoff. */
+/** How many of the project's executions were created at or after each cutoff. */
 async function countsSince(
   db: Database,
-  actor: Actor,
+  project: number | null,
   cutoffs: Date[],
   useRollups: boolean,
   where: SQL | undefined,
@@ -244,7 +250,7 @@ async function countsSince(
       .from(s)
       .where(
         and(
-          ownedBy(actor, s.userId),
+          inProject(project, s.projectId),
           eq(s.dimension, "total"),
           gte(s.day, isoDay(nextUtcDay(earliest))),
         ),
@@ -260,7 +266,10 @@ async function countsSince(
       )
       .from(hourly)
       .where(
-        and(ownedBy(actor, hourly.userId), sql`(${sql.join(cutoffs.map(hoursOfDay), sql` or `)})`),
+        and(
+          inProject(project, hourly.projectId),
+          sql`(${sql.join(cutoffs.map(hoursOfDay), sql` or `)})`,
+        ),
       ),
     db
       .select(
@@ -344,7 +353,8 @@ function windowCutoffs(now: Date, since: Date | undefined): Date[] {
 }
 
 /**
- * Every figure of the seed's ExecutionStatistics for the actor's executions. Whole days come from
+ * Every figure of the seed's ExecutionStatistics for one project's executions (or, for an
+ * admin naming none, every project's). Whole days come from
  * the daily roll-ups (a few hundred rows whatever the history), the partial first day and
  * single test cases from the executions table through its indexes.
  */
@@ -355,34 +365,35 @@ export async function executionStatistics(
   now = new Date(),
 ): Promise<ExecutionStatistics> {
   const input = statisticsInput.parse(raw);
+  const project = await readScope(db, actor, input.projectId);
   const e = testExecutions;
   const cutoffs = windowCutoffs(now, input.since);
   if (input.testCaseId) {
     // One test case has few executions: its index makes the table itself the quickest source.
     const where = and(
-      ownedBy(actor, e.userId),
+      inProject(project, e.projectId),
       eq(e.testCaseId, input.testCaseId),
       input.since ? gte(e.createdAt, input.since) : undefined,
     );
     const [tally, windows] = await Promise.all([
       rawTally(db, where),
-      countsSince(db, actor, cutoffs, false, where),
+      countsSince(db, project, cutoffs, false, where),
     ]);
     return toStatistics(db, tally, windows);
   }
-  const owned = ownedBy(actor, e.userId);
+  const owned = inProject(project, e.projectId);
   const firstWholeDay = input.since ? nextUtcDay(input.since) : undefined;
   const [days, firstDay, windows] = await Promise.all([
     rollupTally(
       db,
-      actor,
+      project,
       firstWholeDay && isoDay(firstWholeDay),
       input.since ? undefined : MOST_EXECUTED_LIMIT,
     ),
     input.since && firstWholeDay
       ? rawTally(db, and(owned, gte(e.createdAt, input.since), lt(e.createdAt, firstWholeDay)))
       : Promise.resolve(emptyTally()),
-    countsSince(db, actor, cutoffs, true, owned),
+    countsSince(db, project, cutoffs, true, owned),
   ]);
   return toStatistics(db, mergeTallies(days, firstDay), windows);
 }
@@ -398,15 +409,16 @@ export async function rawExecutionStatistics(
   now = new Date(),
 ): Promise<ExecutionStatistics> {
   const input = statisticsInput.parse(raw);
+  const project = await readScope(db, actor, input.projectId);
   const e = testExecutions;
   const where = and(
-    ownedBy(actor, e.userId),
+    inProject(project, e.projectId),
     input.testCaseId ? eq(e.testCaseId, input.testCaseId) : undefined,
     input.since ? gte(e.createdAt, input.since) : undefined,
   );
   const [tally, windows] = await Promise.all([
     rawTally(db, where),
-    countsSince(db, actor, windowCutoffs(now, input.since), false, where),
+    countsSince(db, project, windowCutoffs(now, input.since), false, where),
   ]);
   return toStatistics(db, tally, windows);
 }

@@ -1,8 +1,8 @@
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
-import { type Actor, ownedBy, visibleOwner } from "./actor";
+import { type Actor, NEEDS, readableBy } from "./actor";
 import { type Database, queryRows } from "./db";
-import { ConflictError, InvalidInputError, NotFoundError } from "./errors";
+import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from "./errors";
 import { type ExecutionSummary, lockExecution } from "./executions";
 import { isTerminal } from "./lifecycle";
 import { id, isoDateTime, LIMITS, text } from "./limits";
@@ -160,6 +160,7 @@ function recordStepsError(error: unknown, executionId: number): unknown {
   for (let cause = error; cause instanceof Error; cause = cause.cause) {
     const code = (cause as { code?: unknown }).code;
     if (code === "TT404") return new NotFoundError("Execution", executionId);
+    if (code === "TT403") return new ForbiddenError(cause.message);
     if (code === "TT409") return new ConflictError(cause.message);
     if (code === "TT422") return new InvalidInputError(cause.message);
   }
@@ -193,8 +194,9 @@ export async function recordValidatedSteps(
   // in its own transaction: one round trip instead of five.
   const [row] = await queryRows<StoredSummaryRow>(
     db,
-    sql`select * from testtrack_record_steps(${input.executionId}::int, ${visibleOwner(actor)}::int,
-      ${JSON.stringify(stepRows(input.steps))}::json, ${LIMITS.stepsPerExecution}::int,
+    sql`select * from testtrack_record_steps(${input.executionId}::int, ${actor.id}::int,
+      ${actor.role === "admin"}::boolean, ${actor.scope?.projectId ?? null}::int,
+      ${actor.scope?.role ?? null}::project_role, ${JSON.stringify(stepRows(input.steps))}::json, ${LIMITS.stepsPerExecution}::int,
       ${STEPS_CHANNEL}::text)`,
   ).catch((error: unknown) => {
     throw recordStepsError(error, input.executionId);
@@ -236,7 +238,9 @@ export async function listSteps(
   const [execution] = await db
     .select({ id: testExecutions.id })
     .from(testExecutions)
-    .where(and(eq(testExecutions.id, input.executionId), ownedBy(actor, testExecutions.userId)));
+    .where(
+      and(eq(testExecutions.id, input.executionId), readableBy(actor, testExecutions.projectId)),
+    );
   if (!execution) throw new NotFoundError("Execution", input.executionId);
   return db
     .select()
@@ -258,9 +262,11 @@ export async function updateStep(
       .from(testExecutionSteps)
       .where(eq(testExecutionSteps.id, stepId));
     if (!owner) throw new NotFoundError("Step", stepId);
-    const execution = await lockExecution(tx, actor, owner.executionId).catch((error) => {
-      throw error instanceof NotFoundError ? new NotFoundError("Step", stepId) : error;
-    });
+    const execution = await lockExecution(tx, actor, owner.executionId, NEEDS.write).catch(
+      (error) => {
+        throw error instanceof NotFoundError ? new NotFoundError("Step", stepId) : error;
+      },
+    );
     if (isTerminal(execution.status)) {
       throw new ConflictError(
         `execution ${execution.id} is already ${execution.status}; its steps cannot change`,

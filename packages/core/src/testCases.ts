@@ -1,10 +1,18 @@
 import { and, desc, eq, sql } from "drizzle-orm";
 import { z } from "zod";
-import { type Actor, ownedBy } from "./actor";
+import {
+  type Actor,
+  assertRole,
+  NEEDS,
+  projectRoleSql,
+  readableBy,
+  readScope,
+  targetProject,
+} from "./actor";
 import { type Database, queryRows } from "./db";
 import { NotFoundError } from "./errors";
 import { id, LIMITS, type Page, pagination, text } from "./limits";
-import { testCases } from "./schema";
+import { type ProjectRole, testCases } from "./schema";
 
 const testCaseStep = z.strictObject({
   description: text().trim().min(1).max(LIMITS.text),
@@ -21,7 +29,11 @@ const testCaseFields = {
   tags: z.array(text().trim().min(1).max(LIMITS.tag)).max(LIMITS.tags),
 };
 
+/** Every wave-1 input may name a project; without one, the token's or the personal project. */
+const projectId = id.optional();
+
 export const createTestCaseInput = z.strictObject({
+  projectId,
   ...testCaseFields,
   steps: testCaseFields.steps.default([]),
   tags: testCaseFields.tags.default([]),
@@ -41,14 +53,18 @@ export const testCaseIdInput = z.strictObject({ id });
 const testCaseKey = text().trim().min(1, "must not be empty").max(LIMITS.testCaseKey);
 
 export const ensureTestCaseInput = z.strictObject({
+  projectId,
   key: testCaseKey,
   title: testCaseFields.title,
   tags: testCaseFields.tags.optional(),
 });
 
+const ensureItem = ensureTestCaseInput.omit({ projectId: true });
+
 export const ensureTestCasesInput = z.strictObject({
+  projectId,
   testCases: z
-    .array(ensureTestCaseInput)
+    .array(ensureItem)
     .min(1, "send at least one test case")
     .max(LIMITS.testCasesPerEnsure, `send at most ${LIMITS.testCasesPerEnsure} test cases per call`)
     .refine(
@@ -59,6 +75,7 @@ export const ensureTestCasesInput = z.strictObject({
 
 export const listTestCasesInput = z
   .strictObject({
+    projectId,
     search: text().trim().min(1).max(LIMITS.title).optional(),
     tag: text().trim().min(1).max(LIMITS.tag).optional(),
     ...pagination,
@@ -67,8 +84,23 @@ export const listTestCasesInput = z
 
 export type TestCase = typeof testCases.$inferSelect;
 
-function visibleTestCase(actor: Actor, testCaseId: number) {
-  return and(eq(testCases.id, testCaseId), ownedBy(actor, testCases.userId));
+/**
+ * The test case if the actor holds `need` in its project: NOT_FOUND (as for a missing one) when
+ * the project is not theirs, FORBIDDEN when the role is too weak.
+ */
+export async function accessibleTestCase(
+  db: Database,
+  actor: Actor,
+  testCaseId: number,
+  need: ProjectRole,
+): Promise<TestCase> {
+  const [row] = await db
+    .select({ testCase: testCases, access: projectRoleSql(actor, testCases.projectId) })
+    .from(testCases)
+    .where(eq(testCases.id, testCaseId));
+  assertRole(row?.access, need, "Test case", testCaseId);
+  if (!row) throw new NotFoundError("Test case", testCaseId);
+  return row.testCase;
 }
 
 export interface EnsuredTestCase {
@@ -91,6 +123,7 @@ export async function ensureTestCases(
   raw: z.input<typeof ensureTestCasesInput>,
 ): Promise<EnsuredTestCase[]> {
   const input = ensureTestCasesInput.parse(raw);
+  const project = await targetProject(db, actor, input.projectId, NEEDS.write);
   const rows = input.testCases.map((item) => ({
     key: item.key,
     title: item.title,
@@ -100,10 +133,10 @@ export async function ensureTestCases(
   const sorted = [...rows].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const stored = await queryRows<{ id: number; key: string; title: string; created: boolean }>(
     db,
-    sql`insert into test_cases (user_id, key, title, tags)
-        select ${actor.id}::int, r.key, r.title, array(select json_array_elements_text(r.tags))
+    sql`insert into test_cases (project_id, user_id, key, title, tags)
+        select ${project}::int, ${actor.id}::int, r.key, r.title, array(select json_array_elements_text(r.tags))
         from json_to_recordset(${JSON.stringify(sorted)}::json) as r(key text, title text, tags json)
-        on conflict (user_id, key) do update set
+        on conflict (project_id, key) do update set
           title = excluded.title,
           updated_at = case when test_cases.title = excluded.title then test_cases.updated_at else now() end
         returning id, key, title, (xmax = 0) as created`,
@@ -122,7 +155,8 @@ export async function ensureTestCase(
   actor: Actor,
   raw: z.input<typeof ensureTestCaseInput>,
 ): Promise<EnsuredTestCase> {
-  const [ensured] = await ensureTestCases(db, actor, { testCases: [raw] });
+  const { projectId: project, ...item } = raw;
+  const [ensured] = await ensureTestCases(db, actor, { projectId: project, testCases: [item] });
   if (!ensured) throw new Error("ensureTestCases answered nothing");
   return ensured;
 }
@@ -132,10 +166,16 @@ export async function createTestCase(
   actor: Actor,
   raw: z.input<typeof createTestCaseInput>,
 ): Promise<TestCase> {
-  const input = createTestCaseInput.parse(raw);
+  const { projectId: asked, ...input } = createTestCaseInput.parse(raw);
+  const project = await targetProject(db, actor, asked, NEEDS.write);
   const [row] = await db
     .insert(testCases)
-    .values({ ...input, description: input.description ?? null, userId: actor.id })
+    .values({
+      ...input,
+      description: input.description ?? null,
+      projectId: project,
+      userId: actor.id,
+    })
     .returning();
   if (!row) throw new Error("test case insert returned no row");
   return row;
@@ -148,7 +188,10 @@ export async function getTestCase(
   raw: z.input<typeof testCaseIdInput>,
 ): Promise<TestCase> {
   const input = testCaseIdInput.parse(raw);
-  const [row] = await db.select().from(testCases).where(visibleTestCase(actor, input.id));
+  const [row] = await db
+    .select()
+    .from(testCases)
+    .where(and(eq(testCases.id, input.id), readableBy(actor, testCases.projectId)));
   if (!row) throw new NotFoundError("Test case", input.id);
   return row;
 }
@@ -159,8 +202,9 @@ export async function listTestCases(
   raw: z.input<typeof listTestCasesInput>,
 ): Promise<Page<TestCase>> {
   const input = listTestCasesInput.parse(raw);
+  const project = await readScope(db, actor, input.projectId);
   const where = and(
-    ownedBy(actor, testCases.userId),
+    project === null ? undefined : eq(testCases.projectId, project),
     input.search
       ? sql`${testCases.title} ilike ${`%${input.search.replace(/[\\%_]/g, "\\$&")}%`}`
       : undefined,
@@ -185,25 +229,27 @@ export async function updateTestCase(
   raw: z.input<typeof updateTestCaseInput>,
 ): Promise<TestCase> {
   const { id: testCaseId, ...changes } = updateTestCaseInput.parse(raw);
+  await accessibleTestCase(db, actor, testCaseId, NEEDS.write);
   const [row] = await db
     .update(testCases)
     .set({ ...changes, updatedAt: new Date() })
-    .where(visibleTestCase(actor, testCaseId))
+    .where(eq(testCases.id, testCaseId))
     .returning();
   if (!row) throw new NotFoundError("Test case", testCaseId);
   return row;
 }
 
-/** Deletes a test case and, by cascade, its executions and their steps. */
+/** Deletes a test case and, by cascade, its executions and their steps (maintainers). */
 export async function deleteTestCase(
   db: Database,
   actor: Actor,
   raw: z.input<typeof testCaseIdInput>,
 ): Promise<{ id: number }> {
   const input = testCaseIdInput.parse(raw);
+  await accessibleTestCase(db, actor, input.id, NEEDS.manage);
   const [row] = await db
     .delete(testCases)
-    .where(visibleTestCase(actor, input.id))
+    .where(eq(testCases.id, input.id))
     .returning({ id: testCases.id });
   if (!row) throw new NotFoundError("Test case", input.id);
   return row;

@@ -1,12 +1,20 @@
 import { createHash, randomBytes } from "node:crypto";
 import { and, desc, eq, gt, isNull, or, sql } from "drizzle-orm";
 import { z } from "zod";
-import type { Actor } from "./actor";
+import { type Actor, assertRole, atLeast, projectRoleSql } from "./actor";
 import { type Database, queryRows } from "./db";
-import { NotFoundError, RateLimitedError, UnauthorizedError } from "./errors";
+import { ForbiddenError, NotFoundError, RateLimitedError, UnauthorizedError } from "./errors";
 import { id, isoDateTime, LIMITS, text } from "./limits";
 import { decoyPasswordHash, verifyPassword } from "./passwords";
-import { apiTokens, loginThrottle, type TokenKind, users } from "./schema";
+import {
+  apiTokens,
+  loginThrottle,
+  PROJECT_ROLES,
+  type ProjectRole,
+  projects,
+  type TokenKind,
+  users,
+} from "./schema";
 import { email, findUserByEmail, type PublicUser, publicUserColumns } from "./users";
 
 const TOKEN_PREFIX = "tt_";
@@ -19,12 +27,21 @@ export const loginInput = z.strictObject({
   password: z.string().min(1, "is required").max(256),
 });
 
-export const createApiTokenInput = z.strictObject({
-  name: text().trim().min(1).max(LIMITS.name),
-  expiresAt: isoDateTime
-    .refine((date) => date.getTime() > Date.now(), "must be in the future")
-    .optional(),
-});
+export const createApiTokenInput = z
+  .strictObject({
+    name: text().trim().min(1).max(LIMITS.name),
+    expiresAt: isoDateTime
+      .refine((date) => date.getTime() > Date.now(), "must be in the future")
+      .optional(),
+    /** A project token: it reaches this project only. */
+    projectId: id.optional(),
+    /** The most a project token may do there (default member: record results). */
+    role: z.enum(PROJECT_ROLES).optional(),
+  })
+  .refine((input) => input.role === undefined || input.projectId !== undefined, {
+    message: "role applies to project tokens only: send projectId too",
+    path: ["role"],
+  });
 
 export const revokeApiTokenInput = z.strictObject({ id });
 
@@ -44,16 +61,28 @@ async function issueToken(
   kind: TokenKind,
   name: string,
   expiresAt: Date | null,
+  scope: { projectId: number; role: ProjectRole } | null = null,
 ) {
   const { token, tokenHash, prefix } = newToken();
   const [row] = await db
     .insert(apiTokens)
-    .values({ userId, kind, name, tokenHash, prefix, expiresAt })
+    .values({
+      userId,
+      kind,
+      name,
+      tokenHash,
+      prefix,
+      expiresAt,
+      projectId: scope?.projectId ?? null,
+      projectRole: scope?.role ?? null,
+    })
     .returning({
       id: apiTokens.id,
       name: apiTokens.name,
       prefix: apiTokens.prefix,
       expiresAt: apiTokens.expiresAt,
+      projectId: apiTokens.projectId,
+      role: apiTokens.projectRole,
     });
   if (!row) throw new Error("token insert returned no row");
   return { ...row, token };
@@ -140,12 +169,31 @@ async function releaseLoginAttempt(db: Database, address: string, windowStartedA
     );
 }
 
+export interface Session {
+  tokenId: number;
+  user: PublicUser;
+  /** Who the token acts as: its user, narrowed to one project for a project token. */
+  actor: Actor;
+}
+
 /** Resolves a bearer token to its user; expired, revoked or unknown tokens are UNAUTHORIZED. */
-export async function authenticateToken(db: Database, token: string, now = new Date()) {
+export async function authenticateToken(
+  db: Database,
+  token: string,
+  now = new Date(),
+): Promise<Session> {
   const [row] = await db
-    .select({ tokenId: apiTokens.id, lastUsedAt: apiTokens.lastUsedAt, user: publicUserColumns })
+    .select({
+      tokenId: apiTokens.id,
+      lastUsedAt: apiTokens.lastUsedAt,
+      scopeProjectId: apiTokens.projectId,
+      scopeRole: apiTokens.projectRole,
+      personalProjectId: projects.id,
+      user: publicUserColumns,
+    })
     .from(apiTokens)
     .innerJoin(users, eq(users.id, apiTokens.userId))
+    .leftJoin(projects, eq(projects.personalUserId, users.id))
     .where(
       and(
         eq(apiTokens.tokenHash, hashToken(token)),
@@ -159,19 +207,60 @@ export async function authenticateToken(db: Database, token: string, now = new D
   if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > 60_000) {
     await db.update(apiTokens).set({ lastUsedAt: now }).where(eq(apiTokens.id, row.tokenId));
   }
-  return { tokenId: row.tokenId, user: row.user };
+  const scope =
+    row.scopeProjectId !== null && row.scopeRole !== null
+      ? { projectId: row.scopeProjectId, role: row.scopeRole }
+      : null;
+  return {
+    tokenId: row.tokenId,
+    user: row.user,
+    actor: {
+      id: row.user.id,
+      role: row.user.role,
+      scope,
+      personalProjectId: row.personalProjectId,
+    },
+  };
 }
 
-export function createApiToken(
+/**
+ * Issues an API token (shown this once). A project token reaches `projectId` only, with at most
+ * `role`, which may not exceed the caller's own role there. A project token cannot issue tokens:
+ * it could otherwise mint itself a wider one.
+ */
+export async function createApiToken(
   db: Database,
   actor: Actor,
   raw: z.input<typeof createApiTokenInput>,
 ) {
   const input = createApiTokenInput.parse(raw);
-  return issueToken(db, actor.id, "api", input.name, input.expiresAt ?? null);
+  assertUserToken(actor);
+  let scope: { projectId: number; role: ProjectRole } | null = null;
+  if (input.projectId !== undefined) {
+    const role = input.role ?? "member";
+    const [row] = await queryRows<{ role: ProjectRole | null }>(
+      db,
+      sql`select ${projectRoleSql(actor, input.projectId)} as role`,
+    );
+    const held = assertRole(row?.role, "viewer", "Project", input.projectId);
+    if (!atLeast(held, role)) {
+      throw new ForbiddenError(
+        `your role in project ${input.projectId} is ${held}; a token cannot get more (${role})`,
+      );
+    }
+    scope = { projectId: input.projectId, role };
+  }
+  return issueToken(db, actor.id, "api", input.name, input.expiresAt ?? null, scope);
 }
 
-export function listApiTokens(db: Database, actor: Actor) {
+function assertUserToken(actor: Actor) {
+  if (actor.scope) {
+    throw new ForbiddenError("a project token cannot manage tokens; sign in as the user instead");
+  }
+}
+
+export async function listApiTokens(db: Database, actor: Actor) {
+  assertUserToken(actor);
   return db
     .select({
       id: apiTokens.id,
@@ -181,6 +270,8 @@ export function listApiTokens(db: Database, actor: Actor) {
       lastUsedAt: apiTokens.lastUsedAt,
       revokedAt: apiTokens.revokedAt,
       createdAt: apiTokens.createdAt,
+      projectId: apiTokens.projectId,
+      role: apiTokens.projectRole,
     })
     .from(apiTokens)
     .where(and(eq(apiTokens.userId, actor.id), eq(apiTokens.kind, "api")))
@@ -194,6 +285,7 @@ export async function revokeApiToken(
   raw: z.input<typeof revokeApiTokenInput>,
 ) {
   const input = revokeApiTokenInput.parse(raw);
+  assertUserToken(actor);
   const [row] = await db
     .update(apiTokens)
     .set({ revokedAt: sql`coalesce(${apiTokens.revokedAt}, now())` })

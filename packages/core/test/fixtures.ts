@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { SQL } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import postgres from "postgres";
 import { inject } from "vitest";
 import type { z } from "zod";
@@ -125,12 +125,21 @@ export async function startExecutionFor(
   return started.executionId;
 }
 
-/** Inserts an execution row directly, bypassing the lifecycle, for tests that need a given state. */
+/**
+ * Inserts an execution row directly, bypassing the lifecycle, for tests that need a given state.
+ * Without `projectId` it goes to its test case's project.
+ */
 export async function insertExecution(
   handle: Pick<DatabaseHandle, "db">,
-  values: Omit<typeof testExecutions.$inferInsert, "id">,
+  values: Omit<typeof testExecutions.$inferInsert, "id" | "projectId"> & { projectId?: number },
 ): Promise<TestExecution> {
-  const [row] = await handle.db.insert(testExecutions).values(values).returning();
+  const projectId =
+    values.projectId ??
+    sql<number>`(select project_id from test_cases where id = ${values.testCaseId})`;
+  const [row] = await handle.db
+    .insert(testExecutions)
+    .values({ ...values, projectId })
+    .returning();
   if (!row) throw new Error("execution insert returned no row");
   return row;
 }

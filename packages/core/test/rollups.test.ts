@@ -7,6 +7,7 @@ import {
   startExecution,
   updateExecution,
 } from "../src/executions";
+import { addMember, createProject } from "../src/projects";
 import { EXECUTION_RESULTS, testExecutions } from "../src/schema";
 import { executionStatistics, rawExecutionStatistics } from "../src/stats";
 import { recordSteps, updateStep } from "../src/steps";
@@ -43,10 +44,10 @@ const rows = async (query: ReturnType<typeof sql>) => {
 /** The roll-up tables recomputed from test_executions, and as stored: must be equal. */
 async function rollupsAgainstRaw() {
   const stored = await rows(sql`
-    select user_id, day::text, dimension, value, executions, round(duration_sum::numeric, 6)::text as duration_sum, duration_count
+    select project_id, day::text, dimension, value, executions, round(duration_sum::numeric, 6)::text as duration_sum, duration_count
     from execution_daily_stats where executions <> 0 or duration_count <> 0 order by 1, 2, 3, 4`);
   const expected = await rows(sql`
-    select e.user_id, (e.created_at at time zone 'UTC')::date::text as day, d.dimension, d.value,
+    select e.project_id, (e.created_at at time zone 'UTC')::date::text as day, d.dimension, d.value,
       count(*)::int as executions, round(coalesce(sum(e.duration_seconds), 0)::numeric, 6)::text as duration_sum,
       count(e.duration_seconds)::int as duration_count
     from test_executions e cross join lateral (values ('total', ''), ('status', e.status::text),
@@ -54,27 +55,27 @@ async function rollupsAgainstRaw() {
       ('environment', coalesce(e.environment, 'unspecified'))) d(dimension, value)
     group by 1, 2, 3, 4 order by 1, 2, 3, 4`);
   const storedCases = await rows(sql`
-    select user_id, day::text, test_case_id, executions from execution_daily_test_cases
+    select project_id, day::text, test_case_id, executions from execution_daily_test_cases
     where executions <> 0 order by 1, 2, 3`);
   const expectedCases = await rows(sql`
-    select user_id, (created_at at time zone 'UTC')::date::text as day, test_case_id, count(*)::int as executions
+    select project_id, (created_at at time zone 'UTC')::date::text as day, test_case_id, count(*)::int as executions
     from test_executions group by 1, 2, 3 order by 1, 2, 3`);
   const storedTotals = await rows(sql`
-    select user_id, dimension, value, executions, round(duration_sum::numeric, 6)::text as duration_sum, duration_count
+    select project_id, dimension, value, executions, round(duration_sum::numeric, 6)::text as duration_sum, duration_count
     from execution_totals where executions <> 0 or duration_count <> 0 order by 1, 2, 3`);
   const expectedTotals = await rows(sql`
-    select user_id, dimension, value, sum(executions)::int as executions,
+    select project_id, dimension, value, sum(executions)::int as executions,
       round(sum(duration_sum)::numeric, 6)::text as duration_sum, sum(duration_count)::int as duration_count
     from execution_daily_stats group by 1, 2, 3 having sum(executions) <> 0 or sum(duration_count) <> 0 order by 1, 2, 3`);
   const storedCaseTotals = await rows(sql`
-    select user_id, test_case_id, executions from execution_test_case_totals where executions <> 0 order by 1, 2`);
+    select project_id, test_case_id, executions from execution_test_case_totals where executions <> 0 order by 1, 2`);
   const expectedCaseTotals = await rows(sql`
-    select user_id, test_case_id, count(*)::int as executions from test_executions group by 1, 2 order by 1, 2`);
+    select project_id, test_case_id, count(*)::int as executions from test_executions group by 1, 2 order by 1, 2`);
   const storedHours = await rows(sql`
-    select user_id, to_char(hour at time zone 'UTC', 'YYYY-MM-DD HH24') as hour, executions
+    select project_id, to_char(hour at time zone 'UTC', 'YYYY-MM-DD HH24') as hour, executions
     from execution_hourly_counts where executions <> 0 order by 1, 2`);
   const expectedHours = await rows(sql`
-    select user_id, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD HH24') as hour, count(*)::int as executions
+    select project_id, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD HH24') as hour, count(*)::int as executions
     from test_executions group by 1, 2 order by 1, 2`);
   return {
     storedHours,
@@ -96,9 +97,18 @@ describe("statistics roll-ups", () => {
     const admin = await createTestUser(h, "admin");
     const members = await Promise.all([createTestUser(h), createTestUser(h), createTestUser(h)]);
     const actors: Actor[] = members.map((m) => m.actor);
+    // A project the three share (a deleted member's executions there must be subtracted too),
+    // beside each one's personal project.
+    const [founder] = actors;
+    if (!founder) throw new Error("no members");
+    const shared = await createProject(h.db, founder, { slug: "rollups-shared", name: "Shared" });
+    for (const actor of actors.slice(1)) {
+      await addMember(h.db, founder, { projectId: shared.id, userId: actor.id, role: "member" });
+    }
+    const sharedCase = (await createTestCaseFor(h, founder, { projectId: shared.id })).id;
     const cases = new Map<number, number[]>();
     for (const actor of actors) {
-      const ids: number[] = [];
+      const ids: number[] = [sharedCase];
       for (let i = 0; i < 3; i++) ids.push((await createTestCaseFor(h, actor)).id);
       cases.set(actor.id, ids);
     }
@@ -171,7 +181,7 @@ describe("statistics roll-ups", () => {
     // Bulk paths: the stuck-run sweeper, a test case delete and a user delete (both cascade).
     await failStuckExecutions(h.db, new Date(now + 60_000));
     const [firstMember, secondMember] = members;
-    const doomedCase = cases.get(firstMember?.id ?? 0)?.[0];
+    const doomedCase = cases.get(firstMember?.id ?? 0)?.[1];
     if (doomedCase && firstMember)
       await deleteTestCase(h.db, firstMember.actor, { id: doomedCase });
     if (secondMember) await deleteUser(h.db, admin.actor, { id: secondMember.id });
@@ -193,11 +203,12 @@ describe("statistics roll-ups", () => {
       { status: "running" as const, environment: "dev", browser: "firefox" },
       { browser: "webkit" },
     ];
-    for (const actor of [admin.actor, ...actors]) {
+    const remaining = actors.filter((a) => a.id !== secondMember?.id);
+    for (const actor of [admin.actor, ...remaining]) {
       for (const filters of filterMixes) {
         const counted = await countExecutions(h.db, actor, filters);
         const [row] = (await rows(sql`select count(*)::int as n from test_executions where
-          (${actor.role === "admin"} or user_id = ${actor.id})
+          (${actor.role === "admin"} or project_id = (select id from projects where personal_user_id = ${actor.id}))
           and (${filters.status ?? null}::text is null or status::text = ${filters.status ?? null})
           and (${filters.result ?? null}::text is null or result::text = ${filters.result ?? null})
           and (${filters.browser ?? null}::text is null or browser = ${filters.browser ?? null})
@@ -215,18 +226,27 @@ describe("statistics roll-ups", () => {
       new Date(now - 20 * 24 * 3600_000 + 1234),
     ];
     let compared = 0;
-    for (const actor of [admin.actor, ...actors.filter((a) => a.id !== secondMember?.id)]) {
+    for (const [actor, projectId] of [
+      [admin.actor, undefined],
+      ...remaining.map((a) => [a, undefined] as const),
+      [founder, shared.id],
+    ] as const) {
       for (const since of sinceValues) {
-        const input = since ? { since: since.toISOString() } : {};
+        const input = { projectId, ...(since ? { since: since.toISOString() } : {}) };
         const fromRollups = await executionStatistics(h.db, actor, input, at);
         const fromScan = await rawExecutionStatistics(h.db, actor, input, at);
-        expect(fromRollups, `actor ${actor.id} since ${since?.toISOString()}`).toEqual(fromScan);
+        expect(
+          fromRollups,
+          `actor ${actor.id} project ${projectId} since ${since?.toISOString()}`,
+        ).toEqual(fromScan);
         compared++;
       }
     }
     const adminStats = await executionStatistics(h.db, admin.actor, {}, at);
     expect(adminStats.totalExecutions).toBeGreaterThan(20);
-    expect(compared).toBe(9);
+    expect(compared).toBe(12);
+    const sharedStats = await executionStatistics(h.db, founder, { projectId: shared.id }, at);
+    expect(sharedStats.totalExecutions).toBeGreaterThan(5);
     expect(operations).toBe(400);
   }, 180_000);
 });

@@ -89,7 +89,7 @@ describe("the migrated schema", () => {
     }
   });
 
-  it("deletes on cascade along user → executions, test case → executions and execution → steps", async () => {
+  it("deletes on cascade along project → executions, user → executions, test case → executions and execution → steps", async () => {
     const rows = await queryRows<{ table_name: string; column_name: string; delete_rule: string }>(
       h,
       sql`select kcu.table_name, kcu.column_name, rc.delete_rule
@@ -102,6 +102,7 @@ describe("the migrated schema", () => {
     const rules = rows.map((r) => `${r.table_name}.${r.column_name}:${r.delete_rule}`).sort();
     expect(rules).toEqual([
       "test_execution_steps.execution_id:CASCADE",
+      "test_executions.project_id:CASCADE",
       "test_executions.test_case_id:CASCADE",
       "test_executions.user_id:CASCADE",
     ]);
@@ -135,11 +136,11 @@ describe("execution list indexes", () => {
   }
 
   it.each([
-    ["an owner's page", sql`user_id = 1`, "test_executions_user_list_idx"],
+    ["a project's page", sql`project_id = 1`, "test_executions_project_list_idx"],
     [
-      "an owner's filtered page",
-      sql`user_id = 1 and status = 'completed' and browser = 'chromium'`,
-      "test_executions_user_list_idx",
+      "a project's filtered page",
+      sql`project_id = 1 and status = 'completed' and browser = 'chromium'`,
+      "test_executions_project_list_idx",
     ],
     [
       "an admin's filtered page",
@@ -157,11 +158,11 @@ describe("execution list indexes", () => {
 
   it("checks the filters in the index, so skipped rows are never read from the table", async () => {
     const plan = await planOf(
-      sql`select id from test_executions where user_id = 1 and status = 'completed' and browser = 'chromium'
+      sql`select id from test_executions where project_id = 1 and status = 'completed' and browser = 'chromium'
         order by created_at desc, id desc limit 50`,
     );
     expect(plan).toMatch(
-      /Index Cond: \(\(user_id = 1\) AND \(status = 'completed'.*browser.*chromium/,
+      /Index Cond: \(\(project_id = 1\) AND \(status = 'completed'.*browser.*chromium/,
     );
     expect(plan).not.toMatch(/Filter:/);
   });

@@ -423,7 +423,9 @@ describe("API tokens", () => {
         "lastUsedAt",
         "name",
         "prefix",
+        "projectId",
         "revokedAt",
+        "role",
       ]);
       expect(JSON.stringify(t)).not.toContain(first.token);
       expect(JSON.stringify(t)).not.toContain(second.token);

@@ -22,26 +22,26 @@ export const executionRouter = router({
   /** [POST /tests/{id}/execute] */
   start: authedProcedure
     .input(startExecutionInput)
-    .mutation(({ ctx, input }) => startExecution(ctx.db, ctx.user, input)),
+    .mutation(({ ctx, input }) => startExecution(ctx.db, ctx.actor, input)),
   /** [GET /tests/{id}/executions] */
   history: authedProcedure
     .input(executionHistoryInput)
-    .query(({ ctx, input }) => executionHistory(ctx.db, ctx.user, input)),
+    .query(({ ctx, input }) => executionHistory(ctx.db, ctx.actor, input)),
   /** [GET /executions] */
   list: authedProcedure
     .input(listExecutionsInput)
-    .query(({ ctx, input }) => listExecutions(ctx.db, ctx.user, input)),
+    .query(({ ctx, input }) => listExecutions(ctx.db, ctx.actor, input)),
   /** [GET /executions/{id}] */
   get: authedProcedure
     .input(executionIdInput)
-    .query(({ ctx, input }) => getExecution(ctx.db, ctx.user, input)),
+    .query(({ ctx, input }) => getExecution(ctx.db, ctx.actor, input)),
   update: authedProcedure
     .input(updateExecutionInput)
-    .mutation(({ ctx, input }) => updateExecution(ctx.db, ctx.user, input)),
+    .mutation(({ ctx, input }) => updateExecution(ctx.db, ctx.actor, input)),
   /** [DELETE /executions/{id}] */
   delete: authedProcedure
     .input(executionIdInput)
-    .mutation(({ ctx, input }) => deleteExecution(ctx.db, ctx.user, input)),
+    .mutation(({ ctx, input }) => deleteExecution(ctx.db, ctx.actor, input)),
   /** Live (server-sent events): the summary and new steps whenever they change, until it ends. */
   onSteps: authedProcedure.input(watchStepsInput).subscription(({ ctx, input, signal }) => {
     const { stepFeed } = ctx;
@@ -55,7 +55,7 @@ export const executionRouter = router({
     const token = ctx.token;
     const currentActor = async () => {
       if (!token) throw new MissingTokenError();
-      return (await authenticateToken(ctx.db, token)).user;
+      return (await authenticateToken(ctx.db, token)).actor;
     };
     return executionStepEvents({ db: ctx.db, stepFeed }, currentActor, input, signal);
   }),

@@ -5,5 +5,5 @@ export const statsRouter = router({
   /** [GET /executions/stats] */
   get: authedProcedure
     .input(statisticsInput)
-    .query(({ ctx, input }) => executionStatistics(ctx.db, ctx.user, input)),
+    .query(({ ctx, input }) => executionStatistics(ctx.db, ctx.actor, input)),
 });

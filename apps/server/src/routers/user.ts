@@ -14,5 +14,5 @@ export const userRouter = router({
   list: adminProcedure.query(({ ctx }) => listUsers(ctx.db)),
   delete: adminProcedure
     .input(deleteUserInput)
-    .mutation(({ ctx, input }) => deleteUser(ctx.db, ctx.user, input)),
+    .mutation(({ ctx, input }) => deleteUser(ctx.db, ctx.actor, input)),
 });

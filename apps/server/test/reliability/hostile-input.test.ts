@@ -7,7 +7,7 @@ import { callerWith, createTestPrincipal } from "../fixtures";
 import { tableSnapshot } from "./snapshot";
 
 type Caller = ReturnType<typeof callerWith>;
-type Actor = "anonymous" | "owner" | "other" | "admin";
+type Actor = "anonymous" | "owner" | "viewer" | "other" | "admin";
 
 const TYPED_CODES = new Set([
   "BAD_REQUEST",
@@ -23,6 +23,7 @@ const RUNS_PER_PROCEDURE = 440;
 let h: TestDatabase;
 let callers: Record<Actor, Caller>;
 let ids: {
+  projectId: number;
   cursor: string;
   testCaseId: number;
   executionId: number;
@@ -34,12 +35,24 @@ let foreignIds: number[];
 
 beforeAll(async () => {
   h = await openTestDatabase();
-  const [owner, other, admin] = await Promise.all([
+  const [owner, viewer, other, admin] = await Promise.all([
+    createTestPrincipal(h),
     createTestPrincipal(h),
     createTestPrincipal(h),
     createTestPrincipal(h, "admin"),
   ]);
-  const testCase = await owner.caller.testCase.create({ title: "Owner's case", tags: ["a"] });
+  // The owner's shared project, which "viewer" may only read and "other" may not see.
+  const project = await owner.caller.project.create({ slug: "fuzzed", name: "Fuzzed" });
+  await owner.caller.project.addMember({
+    projectId: project.id,
+    userId: viewer.id,
+    role: "viewer",
+  });
+  const testCase = await owner.caller.testCase.create({
+    projectId: project.id,
+    title: "Owner's case",
+    tags: ["a"],
+  });
   const started = await owner.caller.execution.start({ testCaseId: testCase.id });
   const recorded = await owner.caller.step.record({
     executionId: started.executionId,
@@ -47,6 +60,7 @@ beforeAll(async () => {
   });
   const token = await owner.caller.auth.createApiToken({ name: "owner's CI" });
   ids = {
+    projectId: project.id,
     cursor: encodeCursor({ id: started.executionId, createdAt: new Date() }),
     testCaseId: testCase.id,
     executionId: started.executionId,
@@ -55,6 +69,7 @@ beforeAll(async () => {
     userId: owner.id,
   };
   foreignIds = [
+    ids.projectId,
     ids.testCaseId,
     ids.executionId,
     ids.stepId,
@@ -68,6 +83,7 @@ beforeAll(async () => {
   callers = {
     anonymous: callerWith(h, null),
     owner: owner.caller,
+    viewer: viewer.caller,
     other: other.caller,
     admin: admin.caller,
   };
@@ -237,8 +253,10 @@ interface ProcedureCase {
   call: (caller: Caller, input: never) => Promise<unknown>;
 }
 
-const readers: Actor[] = ["anonymous", "owner", "other", "admin"];
-const destructive: Actor[] = ["anonymous", "other"];
+const readers: Actor[] = ["anonymous", "owner", "viewer", "other", "admin"];
+const destructive: Actor[] = ["anonymous", "viewer", "other"];
+/** Writers' procedures, fuzzed as those who may not write and the owner. */
+const writers: Actor[] = ["anonymous", "viewer", "other", "owner"];
 const step = () => ({
   stepNumber: 2,
   stepDescription: "second",
@@ -259,8 +277,13 @@ const PROCEDURES: ProcedureCase[] = [
   { name: "auth.me", actors: readers, base: () => undefined, call: (c) => c.auth.me() },
   {
     name: "auth.createApiToken",
-    actors: ["anonymous", "other"],
-    base: () => ({ name: "ci", expiresAt: "2999-01-01T00:00:00Z" }),
+    actors: ["anonymous", "viewer", "other"],
+    base: () => ({
+      name: "ci",
+      expiresAt: "2999-01-01T00:00:00Z",
+      projectId: ids.projectId,
+      role: "maintainer",
+    }),
     call: (c, i) => c.auth.createApiToken(i),
   },
   {
@@ -297,6 +320,7 @@ const PROCEDURES: ProcedureCase[] = [
     name: "testCase.create",
     actors: readers,
     base: () => ({
+      projectId: ids.projectId,
       title: "t",
       description: "d",
       steps: [{ description: "s", expectedResult: "e" }],
@@ -307,13 +331,19 @@ const PROCEDURES: ProcedureCase[] = [
   {
     name: "testCase.ensure",
     actors: readers,
-    base: () => ({ key: "tests/cart.spec.ts › adds an item", title: "adds an item", tags: ["x"] }),
+    base: () => ({
+      projectId: ids.projectId,
+      key: "tests/cart.spec.ts › adds an item",
+      title: "adds an item",
+      tags: ["x"],
+    }),
     call: (c, i) => c.testCase.ensure(i),
   },
   {
     name: "testCase.ensureMany",
     actors: readers,
     base: () => ({
+      projectId: ids.projectId,
       testCases: [
         { key: "tests/cart.spec.ts › a", title: "a" },
         { key: "tests/cart.spec.ts › b", title: "b", tags: ["y"] },
@@ -330,12 +360,12 @@ const PROCEDURES: ProcedureCase[] = [
   {
     name: "testCase.list",
     actors: readers,
-    base: () => ({ search: "case", tag: "a", skip: 0, limit: 10 }),
+    base: () => ({ projectId: ids.projectId, search: "case", tag: "a", skip: 0, limit: 10 }),
     call: (c, i) => c.testCase.list(i),
   },
   {
     name: "testCase.update",
-    actors: ["anonymous", "other", "owner"],
+    actors: writers,
     base: () => ({ id: ids.testCaseId, title: "renamed", tags: ["a"] }),
     call: (c, i) => c.testCase.update(i),
   },
@@ -349,6 +379,7 @@ const PROCEDURES: ProcedureCase[] = [
     name: "execution.start",
     actors: readers,
     base: () => ({
+      projectId: ids.projectId,
       testCaseId: ids.testCaseId,
       browser: "chromium",
       environment: "dev",
@@ -362,13 +393,19 @@ const PROCEDURES: ProcedureCase[] = [
   {
     name: "execution.history",
     actors: readers,
-    base: () => ({ testCaseId: ids.testCaseId, cursor: ids.cursor, limit: 10 }),
+    base: () => ({
+      projectId: ids.projectId,
+      testCaseId: ids.testCaseId,
+      cursor: ids.cursor,
+      limit: 10,
+    }),
     call: (c, i) => c.execution.history(i),
   },
   {
     name: "execution.list",
     actors: readers,
     base: () => ({
+      projectId: ids.projectId,
       status: "running",
       result: "pass",
       browser: "chromium",
@@ -387,7 +424,7 @@ const PROCEDURES: ProcedureCase[] = [
   },
   {
     name: "execution.update",
-    actors: ["anonymous", "other", "owner"],
+    actors: writers,
     base: () => ({
       id: ids.executionId,
       status: "running",
@@ -408,7 +445,7 @@ const PROCEDURES: ProcedureCase[] = [
   },
   {
     name: "step.record",
-    actors: ["anonymous", "other", "owner"],
+    actors: writers,
     base: () => ({ executionId: ids.executionId, steps: [step()] }),
     call: (c, i) => c.step.record(i),
   },
@@ -420,15 +457,79 @@ const PROCEDURES: ProcedureCase[] = [
   },
   {
     name: "step.update",
-    actors: ["anonymous", "other", "owner"],
+    actors: writers,
     base: () => ({ id: ids.stepId, result: "fail", actualResult: "x" }),
     call: (c, i) => c.step.update(i),
   },
   {
     name: "stats.get",
     actors: readers,
-    base: () => ({ testCaseId: ids.testCaseId, since: "2026-01-01T00:00:00Z" }),
+    base: () => ({
+      projectId: ids.projectId,
+      testCaseId: ids.testCaseId,
+      since: "2026-01-01T00:00:00Z",
+    }),
     call: (c, i) => c.stats.get(i),
+  },
+  {
+    name: "project.create",
+    actors: readers,
+    base: () => ({ slug: "web-shop", name: "Web shop", defaultBranch: "main", retentionDays: 30 }),
+    call: (c, i) => c.project.create(i),
+  },
+  {
+    name: "project.list",
+    actors: readers,
+    base: () => ({ cursor: ids.projectId, limit: 10 }),
+    call: (c, i) => c.project.list(i),
+  },
+  {
+    name: "project.get",
+    actors: readers,
+    base: () => ({ id: ids.projectId }),
+    call: (c, i) => c.project.get(i),
+  },
+  {
+    name: "project.update",
+    actors: destructive,
+    base: () => ({
+      id: ids.projectId,
+      slug: "renamed",
+      name: "Renamed",
+      defaultBranch: "trunk",
+      retentionDays: 7,
+    }),
+    call: (c, i) => c.project.update(i),
+  },
+  {
+    name: "project.delete",
+    actors: destructive,
+    base: () => ({ id: ids.projectId }),
+    call: (c, i) => c.project.delete(i),
+  },
+  {
+    name: "project.members",
+    actors: readers,
+    base: () => ({ projectId: ids.projectId, cursor: ids.userId, limit: 10 }),
+    call: (c, i) => c.project.members(i),
+  },
+  {
+    name: "project.addMember",
+    actors: destructive,
+    base: () => ({ projectId: ids.projectId, email: "someone@example.test", role: "member" }),
+    call: (c, i) => c.project.addMember(i),
+  },
+  {
+    name: "project.updateMember",
+    actors: destructive,
+    base: () => ({ projectId: ids.projectId, userId: ids.userId, role: "viewer" }),
+    call: (c, i) => c.project.updateMember(i),
+  },
+  {
+    name: "project.removeMember",
+    actors: destructive,
+    base: () => ({ projectId: ids.projectId, userId: ids.userId }),
+    call: (c, i) => c.project.removeMember(i),
   },
 ];
 

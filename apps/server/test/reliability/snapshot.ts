@@ -6,7 +6,9 @@ import { sql } from "drizzle-orm";
 // counts failed logins on purpose.
 const SNAPSHOT_QUERIES = {
   users: sql`select md5(coalesce(string_agg(u::text, '|' order by id), '')) as h, count(*)::int as n from users u`,
-  api_tokens: sql`select md5(coalesce(string_agg(concat_ws(',', id, user_id, name, kind, token_hash, expires_at, revoked_at), '|' order by id), '')) as h, count(*)::int as n from api_tokens`,
+  api_tokens: sql`select md5(coalesce(string_agg(concat_ws(',', id, user_id, name, kind, token_hash, expires_at, revoked_at, project_id, project_role), '|' order by id), '')) as h, count(*)::int as n from api_tokens`,
+  projects: sql`select md5(coalesce(string_agg(p::text, '|' order by id), '')) as h, count(*)::int as n from projects p`,
+  project_members: sql`select md5(coalesce(string_agg(m::text, '|' order by project_id, user_id), '')) as h, count(*)::int as n from project_members m`,
   test_cases: sql`select md5(coalesce(string_agg(t::text, '|' order by id), '')) as h, count(*)::int as n from test_cases t`,
   test_executions: sql`select md5(coalesce(string_agg(e::text, '|' order by id), '')) as h, count(*)::int as n from test_executions e`,
   test_execution_steps: sql`select md5(coalesce(string_agg(s::text, '|' order by id), '')) as h, count(*)::int as n from test_execution_steps s`,

@@ -73,7 +73,7 @@ export type AppRouter = TRPCBuiltRouter<
         input: { email: string; password: string };
         output: {
           token: string;
-          user: { email: string; name: string; id: number; role: "admin" | "member" };
+          user: { email: string; name: string; role: "member" | "admin"; id: number };
           expiresAt: string;
         };
       }>;
@@ -83,8 +83,10 @@ export type AppRouter = TRPCBuiltRouter<
         output: {
           email: string;
           name: string;
+          role: "member" | "admin";
           id: number;
-          role: "admin" | "member";
+          personalProjectId: null | number;
+          tokenScope: null | { projectId: number; role: "viewer" | "member" | "maintainer" };
           createdAt: string;
           updatedAt: string;
         };
@@ -96,11 +98,18 @@ export type AppRouter = TRPCBuiltRouter<
       }>;
       createApiToken: TRPCMutationProcedure<{
         meta: object;
-        input: { name: string; expiresAt?: undefined | string | Date };
+        input: {
+          name: string;
+          expiresAt?: undefined | string | Date;
+          projectId?: undefined | number;
+          role?: undefined | "viewer" | "member" | "maintainer";
+        };
         output: {
           token: string;
           name: string;
           expiresAt: null | string;
+          projectId: null | number;
+          role: null | "viewer" | "member" | "maintainer";
           id: number;
           prefix: string;
         };
@@ -111,6 +120,8 @@ export type AppRouter = TRPCBuiltRouter<
         output: Array<{
           name: string;
           expiresAt: null | string;
+          projectId: null | number;
+          role: null | "viewer" | "member" | "maintainer";
           id: number;
           createdAt: string;
           prefix: string;
@@ -131,13 +142,13 @@ export type AppRouter = TRPCBuiltRouter<
           email: string;
           name: string;
           password: string;
-          role?: undefined | "admin" | "member";
+          role?: undefined | "member" | "admin";
         };
         output: {
           email: string;
           name: string;
+          role: "member" | "admin";
           id: number;
-          role: "admin" | "member";
           createdAt: string;
           updatedAt: string;
         };
@@ -148,8 +159,8 @@ export type AppRouter = TRPCBuiltRouter<
         output: Array<{
           email: string;
           name: string;
+          role: "member" | "admin";
           id: number;
-          role: "admin" | "member";
           createdAt: string;
           updatedAt: string;
         }>;
@@ -158,6 +169,137 @@ export type AppRouter = TRPCBuiltRouter<
         meta: object;
         input: { id: number };
         output: { id: number };
+      }>;
+    };
+    project: {
+      create: TRPCMutationProcedure<{
+        meta: object;
+        input: {
+          slug: string;
+          name: string;
+          defaultBranch?: undefined | string;
+          retentionDays?: undefined | null | number;
+        };
+        output: {
+          name: string;
+          role: "viewer" | "member" | "maintainer";
+          id: number;
+          createdAt: string;
+          updatedAt: string;
+          slug: string;
+          defaultBranch: string;
+          retentionDays: null | number;
+          personal: boolean;
+        };
+      }>;
+      list: TRPCQueryProcedure<{
+        meta: object;
+        input: undefined | void | { cursor?: undefined | number; limit?: undefined | number };
+        output: {
+          limit: number;
+          items: Array<{
+            name: string;
+            role: "viewer" | "member" | "maintainer";
+            id: number;
+            createdAt: string;
+            updatedAt: string;
+            slug: string;
+            defaultBranch: string;
+            retentionDays: null | number;
+            personal: boolean;
+          }>;
+          total: number;
+          nextCursor: null | number;
+        };
+      }>;
+      get: TRPCQueryProcedure<{
+        meta: object;
+        input: { id: number };
+        output: {
+          name: string;
+          role: "viewer" | "member" | "maintainer";
+          id: number;
+          createdAt: string;
+          updatedAt: string;
+          slug: string;
+          defaultBranch: string;
+          retentionDays: null | number;
+          personal: boolean;
+        };
+      }>;
+      update: TRPCMutationProcedure<{
+        meta: object;
+        input: {
+          id: number;
+          slug?: undefined | string;
+          name?: undefined | string;
+          defaultBranch?: undefined | string;
+          retentionDays?: undefined | null | number;
+        };
+        output: {
+          name: string;
+          role: "viewer" | "member" | "maintainer";
+          id: number;
+          createdAt: string;
+          updatedAt: string;
+          slug: string;
+          defaultBranch: string;
+          retentionDays: null | number;
+          personal: boolean;
+        };
+      }>;
+      delete: TRPCMutationProcedure<{
+        meta: object;
+        input: { id: number };
+        output: { id: number };
+      }>;
+      members: TRPCQueryProcedure<{
+        meta: object;
+        input: { projectId: number; cursor?: undefined | number; limit?: undefined | number };
+        output: {
+          limit: number;
+          items: Array<{
+            email: string;
+            name: string;
+            role: "viewer" | "member" | "maintainer";
+            createdAt: string;
+            userId: number;
+          }>;
+          total: number;
+          nextCursor: null | number;
+        };
+      }>;
+      addMember: TRPCMutationProcedure<{
+        meta: object;
+        input: {
+          projectId: number;
+          userId?: undefined | number;
+          email?: undefined | string;
+          role?: undefined | "viewer" | "member" | "maintainer";
+        };
+        output: {
+          email: string;
+          name: string;
+          role: "viewer" | "member" | "maintainer";
+          createdAt: string;
+          userId: number;
+        };
+      }>;
+      updateMember: TRPCMutationProcedure<{
+        meta: object;
+        input: { projectId: number; userId: number; role: "viewer" | "member" | "maintainer" };
+        output: {
+          email: string;
+          name: string;
+          role: "viewer" | "member" | "maintainer";
+          createdAt: string;
+          userId: number;
+        };
+      }>;
+      removeMember: TRPCMutationProcedure<{
+        meta: object;
+        input: { projectId: number; userId: number };
+        output: { projectId: number; userId: number };
       }>;
     };
     testCase: {
@@ -170,9 +312,11 @@ export type AppRouter = TRPCBuiltRouter<
             | Array<{ description: string; expectedResult?: undefined | null | string }>;
           tags?: undefined | Array<string>;
           description?: undefined | null | string;
+          projectId?: undefined | number;
         };
         output: {
           description: null | string;
+          projectId: number;
           id: number;
           createdAt: string;
           updatedAt: string;
@@ -188,6 +332,7 @@ export type AppRouter = TRPCBuiltRouter<
         input: { id: number };
         output: {
           description: null | string;
+          projectId: number;
           id: number;
           createdAt: string;
           updatedAt: string;
@@ -206,6 +351,7 @@ export type AppRouter = TRPCBuiltRouter<
           | {
               skip?: undefined | number;
               limit?: undefined | number;
+              projectId?: undefined | number;
               search?: undefined | string;
               tag?: undefined | string;
             };
@@ -214,6 +360,7 @@ export type AppRouter = TRPCBuiltRouter<
           skip: number;
           items: Array<{
             description: null | string;
+            projectId: number;
             id: number;
             createdAt: string;
             updatedAt: string;
@@ -239,6 +386,7 @@ export type AppRouter = TRPCBuiltRouter<
         };
         output: {
           description: null | string;
+          projectId: number;
           id: number;
           createdAt: string;
           updatedAt: string;
@@ -251,13 +399,19 @@ export type AppRouter = TRPCBuiltRouter<
       }>;
       ensure: TRPCMutationProcedure<{
         meta: object;
-        input: { key: string; title: string; tags?: undefined | Array<string> };
+        input: {
+          key: string;
+          title: string;
+          projectId?: undefined | number;
+          tags?: undefined | Array<string>;
+        };
         output: { id: number; title: string; key: string; created: boolean };
       }>;
       ensureMany: TRPCMutationProcedure<{
         meta: object;
         input: {
-          testCases: Array<{ key: string; title: string; tags?: undefined | Array<string> }>;
+          testCases: Array<{ title: string; key: string; tags?: undefined | Array<string> }>;
+          projectId?: undefined | number;
         };
         output: Array<{ id: number; title: string; key: string; created: boolean }>;
       }>;
@@ -272,6 +426,7 @@ export type AppRouter = TRPCBuiltRouter<
         meta: object;
         input: {
           testCaseId: number;
+          projectId?: undefined | number;
           browser?: undefined | string;
           environment?: undefined | string;
           baseUrl?: undefined | string;
@@ -294,11 +449,13 @@ export type AppRouter = TRPCBuiltRouter<
           cursor?: undefined | string;
           skip?: undefined | number;
           limit?: undefined | number;
+          projectId?: undefined | number;
         };
         output: {
           limit: number;
           skip: number;
           items: Array<{
+            projectId: number;
             id: number;
             createdAt: string;
             updatedAt: string;
@@ -336,6 +493,7 @@ export type AppRouter = TRPCBuiltRouter<
               cursor?: undefined | string;
               skip?: undefined | number;
               limit?: undefined | number;
+              projectId?: undefined | number;
               status?: undefined | "pending" | "running" | "completed" | "failed" | "cancelled";
               result?: undefined | "error" | "skip" | "pass" | "fail";
               browser?: undefined | string;
@@ -346,6 +504,7 @@ export type AppRouter = TRPCBuiltRouter<
           limit: number;
           skip: number;
           items: Array<{
+            projectId: number;
             id: number;
             createdAt: string;
             updatedAt: string;
@@ -378,6 +537,7 @@ export type AppRouter = TRPCBuiltRouter<
         meta: object;
         input: { id: number };
         output: {
+          projectId: number;
           id: number;
           createdAt: string;
           updatedAt: string;
@@ -438,6 +598,7 @@ export type AppRouter = TRPCBuiltRouter<
           videoPath?: undefined | string;
         };
         output: {
+          projectId: number;
           id: number;
           createdAt: string;
           updatedAt: string;
@@ -661,7 +822,11 @@ export type AppRouter = TRPCBuiltRouter<
         input:
           | undefined
           | void
-          | { testCaseId?: undefined | number; since?: undefined | string | Date };
+          | {
+              projectId?: undefined | number;
+              testCaseId?: undefined | number;
+              since?: undefined | string | Date;
+            };
         output: {
           totalExecutions: number;
           byStatus: {

@@ -11,12 +11,15 @@ export const EXECUTION_RESULTS = ["pass", "fail", "error", "skip"] as const;
 export const TRIGGERS = ["manual", "scheduled", "ci_cd", "webhook"] as const;
 export const USER_ROLES = ["admin", "member"] as const;
 export const TOKEN_KINDS = ["session", "api"] as const;
+/** A member's role in a project, weakest first (the database enum keeps this order). */
+export const PROJECT_ROLES = ["viewer", "member", "maintainer"] as const;
 
 export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
 export type ExecutionResult = (typeof EXECUTION_RESULTS)[number];
 export type TriggeredBy = (typeof TRIGGERS)[number];
 export type UserRole = (typeof USER_ROLES)[number];
 export type TokenKind = (typeof TOKEN_KINDS)[number];
+export type ProjectRole = (typeof PROJECT_ROLES)[number];
 
 /** Value objects so callers can write `ExecutionStatus.RUNNING` as in the seed. */
 export const ExecutionStatus = {
@@ -48,3 +51,4 @@ export const executionResultEnum = pgEnum("execution_result", EXECUTION_RESULTS)
 export const triggeredByEnum = pgEnum("triggered_by", TRIGGERS);
 export const userRoleEnum = pgEnum("user_role", USER_ROLES);
 export const tokenKindEnum = pgEnum("token_kind", TOKEN_KINDS);
+export const projectRoleEnum = pgEnum("project_role", PROJECT_ROLES);

@@ -12,6 +12,7 @@ import {
   varchar,
 } from "drizzle-orm/pg-core";
 import { executionResultEnum, executionStatusEnum, triggeredByEnum } from "./enums";
+import { projects } from "./projects";
 import { testCases } from "./testCases";
 import { users } from "./users";
 
@@ -19,9 +20,14 @@ export const testExecutions = pgTable(
   "test_executions",
   {
     id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
+    /** The project the execution belongs to: always its test case's project. */
+    projectId: integer("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
     testCaseId: integer("test_case_id")
       .notNull()
       .references(() => testCases.id, { onDelete: "cascade" }),
+    /** Who recorded it. */
     userId: integer("user_id")
       .notNull()
       .references(() => users.id, { onDelete: "cascade" }),
@@ -55,13 +61,13 @@ export const testExecutions = pgTable(
     index("test_executions_status_idx").on(t.status),
     index("test_executions_result_idx").on(t.result),
     index("test_executions_created_at_idx").on(t.createdAt),
-    // Newest-first lists (per owner, admin-wide, per test case) and per-owner statistics,
+    // Newest-first lists (per project, admin-wide, per test case) and per-project statistics,
     // scanned backward: ascending keys read backward give ORDER BY created_at DESC, id DESC
     // exactly (a DESC NULLS LAST index does not match it, so the planner would sort instead).
     // The filter columns trail as keys, so a filtered page is checked in the index and only the
     // rows shown are read from the table, however many the filters pass over.
-    index("test_executions_user_list_idx").on(
-      t.userId,
+    index("test_executions_project_list_idx").on(
+      t.projectId,
       t.createdAt,
       t.id,
       t.status,
@@ -79,7 +85,8 @@ export const testExecutions = pgTable(
     ),
     index("test_executions_case_list_idx").on(t.testCaseId, t.createdAt, t.id),
     index("test_executions_status_running_idx").on(t.status, t.updatedAt),
-    uniqueIndex("test_executions_user_idempotency_key").on(t.userId, t.idempotencyKey),
+    // A runner's retries are its own: the key is unique per project and caller.
+    uniqueIndex("test_executions_idempotency_key").on(t.projectId, t.userId, t.idempotencyKey),
   ],
 );
 

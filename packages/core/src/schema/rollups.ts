@@ -8,11 +8,11 @@ import {
   timestamp,
   varchar,
 } from "drizzle-orm/pg-core";
+import { projects } from "./projects";
 import { testCases } from "./testCases";
-import { users } from "./users";
 
 /**
- * Per day and owner, how many executions had each status, result, browser and environment
+ * Per day and project, how many executions had each status, result, browser and environment
  * (dimension 'total' holds all executions and their durations). Kept by a trigger on
  * test_executions in the writing transaction, so statistics read a few hundred rows instead of
  * scanning every execution.
@@ -20,9 +20,9 @@ import { users } from "./users";
 export const executionDailyStats = pgTable(
   "execution_daily_stats",
   {
-    userId: integer("user_id")
+    projectId: integer("project_id")
       .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+      .references(() => projects.id, { onDelete: "cascade" }),
     day: date("day", { mode: "string" }).notNull(),
     dimension: varchar("dimension", { length: 16 }).notNull(),
     value: varchar("value", { length: 50 }).notNull(),
@@ -31,38 +31,38 @@ export const executionDailyStats = pgTable(
     durationCount: integer("duration_count").notNull().default(0),
   },
   (t) => [
-    primaryKey({ columns: [t.userId, t.day, t.dimension, t.value] }),
+    primaryKey({ columns: [t.projectId, t.day, t.dimension, t.value] }),
     index("execution_daily_stats_day_idx").on(t.day, t.dimension),
   ],
 );
 
 /**
- * Per UTC hour and owner, how many executions were created: the 24 h / 7 d / 30 d windows read
+ * Per UTC hour and project, how many executions were created: the 24 h / 7 d / 30 d windows read
  * the hours of their boundary day here, so only the partial hour at the cutoff touches the
  * executions table, whatever the number of executions a day.
  */
 export const executionHourlyCounts = pgTable(
   "execution_hourly_counts",
   {
-    userId: integer("user_id")
+    projectId: integer("project_id")
       .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+      .references(() => projects.id, { onDelete: "cascade" }),
     hour: timestamp("hour", { withTimezone: true, mode: "string" }).notNull(),
     executions: integer("executions").notNull().default(0),
   },
   (t) => [
-    primaryKey({ columns: [t.userId, t.hour] }),
+    primaryKey({ columns: [t.projectId, t.hour] }),
     index("execution_hourly_counts_hour_idx").on(t.hour),
   ],
 );
 
-/** Per day, owner and test case, how many executions ran: the source of mostExecutedTests. */
+/** Per day, project and test case, how many executions ran: the source of mostExecutedTests. */
 export const executionDailyTestCases = pgTable(
   "execution_daily_test_cases",
   {
-    userId: integer("user_id")
+    projectId: integer("project_id")
       .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+      .references(() => projects.id, { onDelete: "cascade" }),
     day: date("day", { mode: "string" }).notNull(),
     testCaseId: integer("test_case_id")
       .notNull()
@@ -70,62 +70,62 @@ export const executionDailyTestCases = pgTable(
     executions: integer("executions").notNull().default(0),
   },
   (t) => [
-    primaryKey({ columns: [t.userId, t.day, t.testCaseId] }),
+    primaryKey({ columns: [t.projectId, t.day, t.testCaseId] }),
     index("execution_daily_test_cases_day_idx").on(t.day),
     index("execution_daily_test_cases_test_case_idx").on(t.testCaseId),
   ],
 );
 
-/** All-time totals per owner and dimension value: statistics without `since` read only these. */
+/** All-time totals per project and dimension value: statistics without `since` read only these. */
 export const executionTotals = pgTable(
   "execution_totals",
   {
-    userId: integer("user_id")
+    projectId: integer("project_id")
       .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+      .references(() => projects.id, { onDelete: "cascade" }),
     dimension: varchar("dimension", { length: 16 }).notNull(),
     value: varchar("value", { length: 50 }).notNull(),
     executions: integer("executions").notNull().default(0),
     durationSum: doublePrecision("duration_sum").notNull().default(0),
     durationCount: integer("duration_count").notNull().default(0),
   },
-  (t) => [primaryKey({ columns: [t.userId, t.dimension, t.value] })],
+  (t) => [primaryKey({ columns: [t.projectId, t.dimension, t.value] })],
 );
 
-/** All-time executions per owner and test case: mostExecutedTests without `since`. */
+/** All-time executions per project and test case: mostExecutedTests without `since`. */
 export const executionTestCaseTotals = pgTable(
   "execution_test_case_totals",
   {
-    userId: integer("user_id")
+    projectId: integer("project_id")
       .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+      .references(() => projects.id, { onDelete: "cascade" }),
     testCaseId: integer("test_case_id")
       .notNull()
       .references(() => testCases.id, { onDelete: "cascade" }),
     executions: integer("executions").notNull().default(0),
   },
   (t) => [
-    primaryKey({ columns: [t.userId, t.testCaseId] }),
+    primaryKey({ columns: [t.projectId, t.testCaseId] }),
     index("execution_test_case_totals_count_idx").on(t.executions.desc()),
   ],
 );
 
 /**
- * How many executions each owner has per combination of status, result, browser and
+ * How many executions each project has per combination of status, result, browser and
  * environment (a few thousand rows at most): list totals for any of those filters add these up
  * instead of counting a million rows.
  */
 export const executionFilterCounts = pgTable(
   "execution_filter_counts",
   {
-    userId: integer("user_id")
+    projectId: integer("project_id")
       .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+      .references(() => projects.id, { onDelete: "cascade" }),
     status: varchar("status", { length: 16 }).notNull(),
     result: varchar("result", { length: 16 }).notNull(),
     browser: varchar("browser", { length: 50 }).notNull(),
     environment: varchar("environment", { length: 50 }).notNull(),
     executions: integer("executions").notNull().default(0),
   },
-  (t) => [primaryKey({ columns: [t.userId, t.status, t.result, t.browser, t.environment] })],
+  (t) => [primaryKey({ columns: [t.projectId, t.status, t.result, t.browser, t.environment] })],
 );

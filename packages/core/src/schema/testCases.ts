@@ -10,6 +10,7 @@ import {
   varchar,
 } from "drizzle-orm/pg-core";
 import { testExecutions } from "./executions";
+import { projects } from "./projects";
 import { users } from "./users";
 
 export interface TestCaseStep {
@@ -21,14 +22,18 @@ export const testCases = pgTable(
   "test_cases",
   {
     id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
+    projectId: integer("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    /** Who created it. */
     userId: integer("user_id")
       .notNull()
       .references(() => users.id, { onDelete: "cascade" }),
     title: varchar("title", { length: 500 }).notNull(),
     /**
      * A runner's stable name for the test (file + title path, JUnit classname + name), unique per
-     * owner, so testCase.ensure finds the same test case however often, and from however many
-     * parallel jobs, it is asked for. Per owner until projects arrive (then per project).
+     * project, so testCase.ensure finds the same test case however often, and from however many
+     * parallel jobs, it is asked for.
      */
     key: varchar("key", { length: 1000 }),
     description: text("description"),
@@ -38,12 +43,14 @@ export const testCases = pgTable(
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
-    index("test_cases_user_id_created_at_idx").on(t.userId, t.createdAt.desc()),
-    uniqueIndex("test_cases_user_key").on(t.userId, t.key),
+    index("test_cases_project_created_at_idx").on(t.projectId, t.createdAt.desc()),
+    index("test_cases_user_id_idx").on(t.userId),
+    uniqueIndex("test_cases_project_key").on(t.projectId, t.key),
   ],
 );
 
 export const testCasesRelations = relations(testCases, ({ one, many }) => ({
   owner: one(users, { fields: [testCases.userId], references: [users.id] }),
+  project: one(projects, { fields: [testCases.projectId], references: [projects.id] }),
   executions: many(testExecutions),
 }));

@@ -1,5 +1,6 @@
 import { relations, sql } from "drizzle-orm";
 import {
+  type AnyPgColumn,
   index,
   integer,
   pgTable,
@@ -8,8 +9,9 @@ import {
   uniqueIndex,
   varchar,
 } from "drizzle-orm/pg-core";
-import { tokenKindEnum, userRoleEnum } from "./enums";
+import { projectRoleEnum, tokenKindEnum, userRoleEnum } from "./enums";
 import { testExecutions } from "./executions";
+import { projects } from "./projects";
 import { testCases } from "./testCases";
 
 export const users = pgTable(
@@ -35,6 +37,11 @@ export const apiTokens = pgTable(
       .references(() => users.id, { onDelete: "cascade" }),
     name: varchar("name", { length: 200 }).notNull(),
     kind: tokenKindEnum("kind").notNull(),
+    /** A project token reaches this project only, with at most `project_role`. */
+    projectId: integer("project_id").references((): AnyPgColumn => projects.id, {
+      onDelete: "cascade",
+    }),
+    projectRole: projectRoleEnum("project_role"),
     tokenHash: varchar("token_hash", { length: 64 }).notNull(),
     prefix: varchar("prefix", { length: 16 }).notNull(),
     expiresAt: timestamp("expires_at", { withTimezone: true }),

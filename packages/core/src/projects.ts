@@ -54,6 +54,14 @@ export const updateProjectInput = z.strictObject({
 
 export const projectIdInput = z.strictObject({ id });
 
+/** A project by id, or by slug (what the CLI and people type). */
+export const getProjectInput = z
+  .strictObject({ id: id.optional(), slug: text().trim().toLowerCase().min(1).max(64).optional() })
+  .refine((input) => (input.id === undefined) !== (input.slug === undefined), {
+    message: "name the project by id or by slug (exactly one)",
+    path: ["id"],
+  });
+
 const pageSize = z.number().int().min(1).max(LIMITS.pageSize).default(DEFAULT_PAGE_SIZE);
 
 export const listProjectsInput = z
@@ -206,11 +214,18 @@ export async function listProjects(
   };
 }
 
-async function projectWithRole(db: Database, actor: Actor, projectId: number, need: ProjectRole) {
+async function projectWithRole(
+  db: Database,
+  actor: Actor,
+  projectId: number | string,
+  need: ProjectRole,
+) {
   const [row] = await db
     .select({ project: projects, role: projectRoleSql(actor, projects.id) })
     .from(projects)
-    .where(eq(projects.id, projectId));
+    .where(
+      typeof projectId === "number" ? eq(projects.id, projectId) : eq(projects.slug, projectId),
+    );
   const role = assertRole(row?.role, need, "Project", projectId);
   if (!row) throw new NotFoundError("Project", projectId);
   return { project: row.project, role };
@@ -219,10 +234,15 @@ async function projectWithRole(db: Database, actor: Actor, projectId: number, ne
 export async function getProject(
   db: Database,
   actor: Actor,
-  raw: z.input<typeof projectIdInput>,
+  raw: z.input<typeof getProjectInput>,
 ): Promise<ProjectView> {
-  const input = projectIdInput.parse(raw);
-  const { project, role } = await projectWithRole(db, actor, input.id, NEEDS.read);
+  const input = getProjectInput.parse(raw);
+  const { project, role } = await projectWithRole(
+    db,
+    actor,
+    input.id ?? input.slug ?? 0,
+    NEEDS.read,
+  );
   return view(project, role);
 }
 

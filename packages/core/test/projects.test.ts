@@ -233,10 +233,16 @@ describe("projects and roles", () => {
         addMember(h.db, maintainer.actor, { projectId: project.id, userId: member.id }),
       ),
     ).toBeInstanceOf(ConflictError);
+    expect((await getProject(h.db, member.actor, { slug: project.slug.toUpperCase() })).id).toBe(
+      project.id,
+    );
     await removeMember(h.db, member.actor, { projectId: project.id, userId: member.id });
     expect(await rejectionOf(getProject(h.db, member.actor, { id: project.id }))).toBeInstanceOf(
       NotFoundError,
     );
+    expect(
+      await rejectionOf(getProject(h.db, member.actor, { slug: project.slug })),
+    ).toBeInstanceOf(NotFoundError);
     expect(
       await rejectionOf(
         createProject(h.db, maintainer.actor, { slug: project.slug, name: "Again" }),

@@ -1,30 +1,55 @@
 #!/usr/bin/env node
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
-import { createTestTrackClient, type TriggeredBy } from "@testtrack/client";
+import { createTestTrackClient, type TestTrackClient, type TriggeredBy } from "@testtrack/client";
+import { TRPCClientError } from "@trpc/client";
 import { type ImportSummary, importJUnitFiles, summaryLine } from "./importer.js";
 import { ProgressBar } from "./progress.js";
 
-const USAGE = `Usage: testtrack import <junit.xml>... [options]
+const USAGE = `Usage: testtrack <command> [options]
 
-Imports JUnit XML reports (Jest, Vitest, pytest, Maven Surefire, go-junit-report, ...) into
-TestTrack: each <testcase> becomes an execution of the test case "classname › name".
+Commands:
+  import <junit.xml>...                 import JUnit XML reports (Jest, Vitest, pytest, Maven
+                                        Surefire, go-junit-report, ...): each <testcase> becomes
+                                        an execution of the test case "classname › name"
+  project list                          the projects you can see, with your role
+  project create <slug> --name <name>   create a project; you become its maintainer
+  project members <project>             a project's members and their roles
+  project add-member <project> <email>  add a user (--role viewer | member | maintainer)
+  token create --name <name>            create an API token, shown once; with --project, a
+                                        project token that reaches that project only
+
+<project> is a project's id or slug.
 
 Options:
   --url <url>            TestTrack server (default: TESTTRACK_URL)
   --token <token>        API token (default: TESTTRACK_TOKEN)
-  --environment <name>   environment label for every execution
-  --browser <name>       browser label for every execution
-  --trigger <kind>       manual | scheduled | ci_cd | webhook (default: ci_cd when CI is set)
+  --project <project>    import into this project; for tokens, the project it reaches
+                         (default for import: TESTTRACK_PROJECT, else the token's project)
+  --role <role>          viewer | member | maintainer (add-member: default member; token:
+                         the most it may do, default member)
+  --name <name>          the project's or token's name
+  --expires <date>       when the token expires (ISO 8601, e.g. 2027-06-30T00:00:00Z)
+  --environment <name>   import: environment label for every execution
+  --browser <name>       import: browser label for every execution
+  --trigger <kind>       import: manual | scheduled | ci_cd | webhook (default: ci_cd when CI is set)
+  --json                 print the answer as JSON
   -h, --help             show this help
 `;
 
 const TRIGGERS: readonly TriggeredBy[] = ["manual", "scheduled", "ci_cd", "webhook"];
+const ROLES = ["viewer", "member", "maintainer"] as const;
+type Role = (typeof ROLES)[number];
 
 /** Warnings printed per file: a tool that writes one odd value usually writes it in every test. */
 const WARNINGS_PER_FILE = 10;
 
-/** Runs the CLI and returns its exit code: 0 all imported, 1 something was not, 2 usage. */
+type Values = ReturnType<typeof parse>["values"];
+
+/** A mistake in the command line: printed with the usage, exit code 2. */
+class UsageError extends Error {}
+
+/** Runs the CLI and returns its exit code: 0 done, 1 the server refused or an upload failed, 2 usage. */
 async function main(argv: string[]): Promise<number> {
   let parsed: ReturnType<typeof parse>;
   try {
@@ -38,27 +63,178 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const [command, ...files] = positionals;
+  try {
+    const [command, ...rest] = positionals;
+    if (command === "import") return await importCommand(values, rest);
+    if (command === "project") return await projectCommand(values, rest);
+    if (command === "token") return await tokenCommand(values, rest);
+    throw new UsageError(`unknown command ${command ? `"${command}"` : "(none)"}`);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`testtrack: ${error.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (error instanceof TRPCClientError) {
+      // The server's messages are written for people; the code says which kind of refusal.
+      const code = (error.data as { code?: string } | undefined)?.code;
+      process.stderr.write(`testtrack: ${error.message}${code ? ` (${code})` : ""}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+function connect(values: Values): TestTrackClient {
   const url = values.url ?? process.env.TESTTRACK_URL;
   const token = values.token ?? process.env.TESTTRACK_TOKEN;
-  const trigger = values.trigger as TriggeredBy | undefined;
-  const problem =
-    command !== "import"
-      ? `unknown command ${command ? `"${command}"` : "(none)"}`
-      : files.length === 0
-        ? "name at least one JUnit XML file"
-        : !url || !token
-          ? "set --url and --token (or TESTTRACK_URL and TESTTRACK_TOKEN)"
-          : trigger && !TRIGGERS.includes(trigger)
-            ? `--trigger must be one of ${TRIGGERS.join(", ")}`
-            : undefined;
-  if (problem || !url || !token) {
-    process.stderr.write(`testtrack: ${problem}\n\n${USAGE}`);
-    return 2;
+  if (!url || !token) {
+    throw new UsageError("set --url and --token (or TESTTRACK_URL and TESTTRACK_TOKEN)");
   }
+  return createTestTrackClient({ url, token });
+}
+
+function roleOf(values: Values): Role | undefined {
+  const role = values.role as Role | undefined;
+  if (role !== undefined && !ROLES.includes(role)) {
+    throw new UsageError(`--role must be one of ${ROLES.join(", ")}`);
+  }
+  return role;
+}
+
+/** A project named by id (digits) or slug, as its id. */
+async function projectIdOf(client: TestTrackClient, project: string): Promise<number> {
+  if (/^\d+$/.test(project)) return Number(project);
+  return (await client.project.get.query({ slug: project })).id;
+}
+
+function print(values: Values, json: unknown, lines: string[]): void {
+  process.stdout.write(
+    values.json ? `${JSON.stringify(json, null, 2)}\n` : `${lines.join("\n")}\n`,
+  );
+}
+
+/** Rows as aligned columns, the header first. */
+function table(header: string[], rows: string[][]): string[] {
+  const widths = header.map((title, i) =>
+    Math.max(title.length, ...rows.map((row) => (row[i] ?? "").length)),
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+      .join("  ");
+  return [line(header), ...rows.map(line)];
+}
+
+async function projectCommand(values: Values, args: string[]): Promise<number> {
+  const [action, ...rest] = args;
+  if (action === "list") {
+    const client = connect(values);
+    const projects = [];
+    let cursor: number | undefined;
+    do {
+      const page = await client.project.list.query({ cursor, limit: 100 });
+      projects.push(...page.items);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+    print(
+      values,
+      projects,
+      projects.length === 0
+        ? ["no projects"]
+        : table(
+            ["ID", "SLUG", "ROLE", "NAME"],
+            projects.map((p) => [String(p.id), p.slug, p.role, p.name]),
+          ),
+    );
+    return 0;
+  }
+  if (action === "create") {
+    const [slug] = rest;
+    if (!slug || !values.name) throw new UsageError("project create needs <slug> and --name");
+    const project = await connect(values).project.create.mutate({ slug, name: values.name });
+    print(values, project, [`Created project ${project.slug} (id ${project.id}); you maintain it`]);
+    return 0;
+  }
+  if (action === "members") {
+    const [project] = rest;
+    if (!project) throw new UsageError("project members needs <project>");
+    const client = connect(values);
+    const projectId = await projectIdOf(client, project);
+    const members = [];
+    let cursor: number | undefined;
+    do {
+      const page = await client.project.members.query({ projectId, cursor, limit: 100 });
+      members.push(...page.items);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+    print(
+      values,
+      members,
+      table(
+        ["USER", "EMAIL", "ROLE", "NAME"],
+        members.map((m) => [String(m.userId), m.email, m.role, m.name]),
+      ),
+    );
+    return 0;
+  }
+  if (action === "add-member") {
+    const [project, email] = rest;
+    if (!project || !email) throw new UsageError("project add-member needs <project> <email>");
+    const client = connect(values);
+    const added = await client.project.addMember.mutate({
+      projectId: await projectIdOf(client, project),
+      email,
+      role: roleOf(values) ?? "member",
+    });
+    print(values, added, [`Added ${added.email} as ${added.role}`]);
+    return 0;
+  }
+  throw new UsageError(
+    `unknown project command ${action ? `"${action}"` : "(none)"}: use list, create, members or add-member`,
+  );
+}
+
+async function tokenCommand(values: Values, args: string[]): Promise<number> {
+  const [action] = args;
+  if (action !== "create") {
+    throw new UsageError(`unknown token command ${action ? `"${action}"` : "(none)"}: use create`);
+  }
+  if (!values.name) throw new UsageError("token create needs --name");
+  const role = roleOf(values);
+  if (role && !values.project)
+    throw new UsageError("--role applies to project tokens: add --project");
+  const client = connect(values);
+  const projectId = values.project ? await projectIdOf(client, values.project) : undefined;
+  const created = await client.auth.createApiToken.mutate({
+    name: values.name,
+    expiresAt: values.expires,
+    projectId,
+    role,
+  });
+  const reach = created.projectId
+    ? `project ${created.projectId} only, as ${created.role}`
+    : "everything you can";
+  print(values, created, [
+    created.token,
+    "",
+    `Token "${created.name}" reaches ${reach}. It is shown this once: store it now (e.g. as TESTTRACK_TOKEN in CI).`,
+  ]);
+  return 0;
+}
+
+async function importCommand(values: Values, files: string[]): Promise<number> {
+  const trigger = values.trigger as TriggeredBy | undefined;
+  if (files.length === 0) throw new UsageError("name at least one JUnit XML file");
+  if (trigger && !TRIGGERS.includes(trigger)) {
+    throw new UsageError(`--trigger must be one of ${TRIGGERS.join(", ")}`);
+  }
+  const client = connect(values);
+  const project = values.project ?? process.env.TESTTRACK_PROJECT;
+  const projectId = project ? await projectIdOf(client, project) : undefined;
 
   const progress = new ProgressBar(process.stderr);
-  const summary = await importJUnitFiles(createTestTrackClient({ url, token }), files, {
+  const summary = await importJUnitFiles(client, files, {
+    projectId,
     environment: values.environment,
     browser: values.browser,
     triggeredBy: trigger,
@@ -97,9 +273,14 @@ function parse(argv: string[]) {
     options: {
       url: { type: "string" },
       token: { type: "string" },
+      project: { type: "string" },
+      role: { type: "string" },
+      name: { type: "string" },
+      expires: { type: "string" },
       environment: { type: "string" },
       browser: { type: "string" },
       trigger: { type: "string" },
+      json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });

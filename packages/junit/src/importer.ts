@@ -28,6 +28,8 @@ import {
 } from "./junit.js";
 
 export interface ImportOptions {
+  /** The project to import into (default: the token's project, else the personal one). */
+  projectId?: number;
   environment?: string;
   browser?: string;
   triggeredBy?: TriggeredBy;
@@ -117,7 +119,7 @@ export async function importJUnitFiles(
     }
   }
   const total = valid.reduce((sum, file) => sum + file.tests, 0);
-  const catalog = new TestCaseCatalog(client, options.retry ?? {});
+  const catalog = new TestCaseCatalog(client, options.retry ?? {}, options.projectId);
   const concurrency = options.concurrency ?? 16;
   let done = 0;
   for (const file of valid) {

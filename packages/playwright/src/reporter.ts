@@ -30,6 +30,7 @@ import {
   labelOf,
   type PendingClose,
   plainText,
+  projectIdFrom,
   recordedSummary,
   type ServerAddress,
   serverAddressFrom,
@@ -45,6 +46,11 @@ export interface TestTrackReporterOptions {
   url?: string;
   /** An API token (`auth.createApiToken`). Default: `TESTTRACK_TOKEN`. */
   token?: string;
+  /**
+   * The project to record into (its id). Default: `TESTTRACK_PROJECT`, else the token's project
+   * (a project token), else the user's personal project.
+   */
+  projectId?: number;
   /** Environment label for every execution. Default: `TESTTRACK_ENVIRONMENT`. */
   environment?: string;
   /** Default: `ci_cd` when the `CI` variable is set, otherwise `manual`. */
@@ -107,7 +113,7 @@ export class TestTrackReporter implements Reporter {
     }
     this.server = server;
     this.client = createTestTrackClient(this.server);
-    this.catalog = new TestCaseCatalog(this.client, this.retry);
+    this.catalog = new TestCaseCatalog(this.client, this.retry, projectIdFrom(options, warn));
     // Playwright ends the run itself on SIGINT (onEnd follows), but SIGTERM kills it outright.
     closeOnExit(() => this.closeOpenSync());
   }

@@ -19,6 +19,7 @@ import {
   labelOf,
   type PendingClose,
   plainText,
+  projectIdFrom,
   recordedSummary,
   type ServerAddress,
   serverAddressFrom,
@@ -36,6 +37,11 @@ export interface TestTrackReporterOptions {
   url?: string;
   /** An API token (`auth.createApiToken`). Default: `TESTTRACK_TOKEN`. */
   token?: string;
+  /**
+   * The project to record into (its id). Default: `TESTTRACK_PROJECT`, else the token's project
+   * (a project token), else the user's personal project.
+   */
+  projectId?: number;
   /** Environment label for every execution. Default: `TESTTRACK_ENVIRONMENT`. */
   environment?: string;
   /** Browser label; default: the browser of Vitest's browser mode, none for Node tests. */
@@ -98,7 +104,7 @@ export class TestTrackReporter implements Reporter {
     }
     this.server = server;
     this.client = createTestTrackClient(this.server);
-    this.catalog = new TestCaseCatalog(this.client, this.retry);
+    this.catalog = new TestCaseCatalog(this.client, this.retry, projectIdFrom(options, warn));
     // Vitest exits on SIGINT and SIGTERM without telling its reporters.
     closeOnExit(() => this.closeOpenSync());
   }

@@ -5,6 +5,7 @@ import {
   createProjectInput,
   deleteProject,
   getProject,
+  getProjectInput,
   listMembers,
   listMembersInput,
   listProjects,
@@ -26,8 +27,9 @@ export const projectRouter = router({
   list: authedProcedure
     .input(listProjectsInput)
     .query(({ ctx, input }) => listProjects(ctx.db, ctx.actor, input)),
+  /** By id or by slug. */
   get: authedProcedure
-    .input(projectIdInput)
+    .input(getProjectInput)
     .query(({ ctx, input }) => getProject(ctx.db, ctx.actor, input)),
   update: authedProcedure
     .input(updateProjectInput)

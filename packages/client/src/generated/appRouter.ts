@@ -214,7 +214,7 @@ export type AppRouter = TRPCBuiltRouter<
       }>;
       get: TRPCQueryProcedure<{
         meta: object;
-        input: { id: number };
+        input: { id?: undefined | number; slug?: undefined | string };
         output: {
           name: string;
           role: "viewer" | "member" | "maintainer";

@@ -20,5 +20,5 @@ export {
   type Timings,
   tagsOf,
 } from "./limits.js";
-export { recordedSummary, serverAddressFrom, settledWithin } from "./runEnd.js";
+export { projectIdFrom, recordedSummary, serverAddressFrom, settledWithin } from "./runEnd.js";
 export { TestCaseCatalog, testCaseKey, testCaseTitle } from "./testCases.js";

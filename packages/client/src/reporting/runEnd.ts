@@ -10,6 +10,25 @@ export function serverAddressFrom(options: {
   return url && token ? { url, token } : undefined;
 }
 
+/**
+ * The project a reporter records into: `projectId`, else `TESTTRACK_PROJECT` (a project id),
+ * else undefined (the token's project, or the user's personal one). A value that is no id is
+ * reported through `warn` and left out, so the run still records.
+ */
+export function projectIdFrom(
+  options: { projectId?: number },
+  warn: (message: string) => void,
+): number | undefined {
+  const value = options.projectId ?? process.env.TESTTRACK_PROJECT;
+  if (value === undefined || value === "") return undefined;
+  const projectId = Number(value);
+  if (Number.isSafeInteger(projectId) && projectId > 0) return projectId;
+  warn(
+    `TESTTRACK_PROJECT / projectId must be a project id (a positive number), not "${value}"; recording into the token's project`,
+  );
+  return undefined;
+}
+
 /** Waits for `uploads` for at most `timeoutMs`; answers false when it gave up waiting. */
 export async function settledWithin(
   uploads: Promise<unknown>,

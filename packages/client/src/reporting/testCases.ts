@@ -25,9 +25,11 @@ export class TestCaseCatalog {
   private queue: Pending[] = [];
   private scheduled = false;
 
+  /** `projectId`: the project the test cases belong to (default: the token's, else personal). */
   constructor(
     private readonly client: TestTrackClient,
     private readonly retry: RetryOptions,
+    private readonly projectId?: number,
   ) {}
 
   /** `key` from `testCaseKey`, `title` from `testCaseTitle`; `tags` are set only on creation. */
@@ -60,6 +62,7 @@ export class TestCaseCatalog {
       const ensured = await withRetry(
         () =>
           this.client.testCase.ensureMany.mutate({
+            projectId: this.projectId,
             testCases: batch.map(({ key, title, tags }) => ({ key, title, tags })),
           }),
         this.retry,

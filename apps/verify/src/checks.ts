@@ -301,12 +301,12 @@ const memberIsolation: Check = {
   },
 };
 
-async function createMember(ctx: VerifyContext) {
+async function createMember(ctx: VerifyContext, label = "member") {
   const { client } = requireAdmin(ctx);
   const password = randomBytes(18).toString("base64url");
   const member = await client.user.create.mutate({
-    email: `verify-member-${ctx.runTag}@example.com`,
-    name: `Verify member ${ctx.runTag}`,
+    email: `verify-${label}-${ctx.runTag}@example.com`,
+    name: `Verify ${label} ${ctx.runTag}`,
     password,
     role: "member",
   });
@@ -314,6 +314,83 @@ async function createMember(ctx: VerifyContext) {
   expectEqual("role of the created user", member.role, "member");
   return signIn(ctx, member.email, password);
 }
+
+const sharedProject: Check = {
+  name: "shared project",
+  async run(ctx) {
+    const [owner, teammate, viewer, outsider] = [
+      await createMember(ctx, "owner"),
+      await createMember(ctx, "teammate"),
+      await createMember(ctx, "viewer"),
+      await createMember(ctx, "outsider"),
+    ];
+    const project = await owner.client.project.create.mutate({
+      slug: `verify-${ctx.runTag}`,
+      name: `Verify ${ctx.runTag}`,
+    });
+    ctx.created.projectIds.push(project.id);
+    expectEqual("the creator's role in the new project", project.role, "maintainer");
+    const add = (user: { id: number }, role: "member" | "viewer") =>
+      owner.client.project.addMember.mutate({ projectId: project.id, userId: user.id, role });
+    await add(teammate.user, "member");
+    await add(viewer.user, "viewer");
+
+    const testCase = await owner.client.testCase.create.mutate({
+      projectId: project.id,
+      title: `Shared checkout ${ctx.runTag}`,
+    });
+    ctx.created.testCaseIds.push(testCase.id);
+    const { executionId } = await owner.client.execution.start.mutate({
+      testCaseId: testCase.id,
+      browser: "chromium",
+    });
+    ctx.created.executionIds.push(executionId);
+    await owner.client.step.record.mutate({
+      executionId,
+      steps: [{ stepNumber: 1, stepDescription: "Open the shop", result: "pass" }],
+    });
+
+    // The teammate sees the owner's execution and records into it.
+    const listed = await teammate.client.execution.list.query({ projectId: project.id });
+    expectEqual("executions of the shared project the teammate lists", ids(listed.items), [
+      executionId,
+    ]);
+    await teammate.client.step.record.mutate({
+      executionId,
+      steps: [{ stepNumber: 2, stepDescription: "Pay", result: "pass" }],
+    });
+    // The viewer reads it, but cannot write: FORBIDDEN, and nothing changes.
+    const seen = await viewer.client.execution.get.query({ id: executionId });
+    expectEqual("steps the viewer sees", stepNumbers(seen), [1, 2]);
+    await expectRefusal(
+      "the viewer's step.record",
+      viewer.client.step.record.mutate({
+        executionId,
+        steps: [{ stepNumber: 3, stepDescription: "Refund", result: "fail" }],
+      }),
+      "FORBIDDEN",
+    );
+    await expectRefusal(
+      "the viewer's execution.update",
+      viewer.client.execution.update.mutate({ id: executionId, status: "completed" }),
+      "FORBIDDEN",
+    );
+    // Someone outside the project finds nothing, as if nothing were there.
+    await expectRefusal(
+      "the outsider's execution.get",
+      outsider.client.execution.get.query({ id: executionId }),
+      "NOT_FOUND",
+    );
+    await expectRefusal(
+      "the outsider's execution.list of the project",
+      outsider.client.execution.list.query({ projectId: project.id }),
+      "NOT_FOUND",
+    );
+    const after = await owner.client.execution.get.query({ id: executionId });
+    expectEqual("the shared execution's steps after the refusals", summaryOf(after), [2, 2, 0, 0]);
+    return `Project ${project.slug} shared by ${owner.user.email} (maintainer), a member and a viewer: the member sees and records into execution ${executionId}, the viewer reads it but gets FORBIDDEN for writes, an outsider gets NOT_FOUND`;
+  },
+};
 
 const recorderSummary: Check = {
   name: "recorder summary",
@@ -445,6 +522,13 @@ const cleanup: Check = {
         "NOT_FOUND",
       );
     }
+    for (const id of created.projectIds) {
+      await expectRefusal(
+        `project.get of removed project ${id}`,
+        client.project.get.query({ id }),
+        "NOT_FOUND",
+      );
+    }
     const users = created.userIds.length > 0 ? await client.user.list.query() : [];
     const usersLeft = users.filter((user) => created.userIds.includes(user.id));
     expectEqual("IDs of created users still listed", ids(usersLeft), []);
@@ -452,7 +536,7 @@ const cleanup: Check = {
     const tokensLeft = tokens.filter((t) => created.apiTokenIds.includes(t.id) && !t.revokedAt);
     expectEqual("IDs of created API tokens not revoked", ids(tokensLeft), []);
     expectEqual("problems while removing", problems, []);
-    return `Removed ${plural(created.testCaseIds.length, "test case")}, ${plural(created.executionIds.length, "execution")}, ${plural(created.userIds.length, "member user")}; revoked ${plural(created.apiTokenIds.length, "API token")}`;
+    return `Removed ${plural(created.testCaseIds.length, "test case")}, ${plural(created.executionIds.length, "execution")}, ${plural(created.projectIds.length, "project")}, ${plural(created.userIds.length, "member user")}; revoked ${plural(created.apiTokenIds.length, "API token")}`;
   },
 };
 
@@ -479,6 +563,9 @@ async function removeCreated(ctx: VerifyContext): Promise<string[]> {
   }
   for (const id of created.testCaseIds) {
     await attempt(`delete test case ${id}`, () => client.testCase.delete.mutate({ id }));
+  }
+  for (const id of created.projectIds) {
+    await attempt(`delete project ${id}`, () => client.project.delete.mutate({ id }));
   }
   for (const session of created.sessions.filter((s) => s !== client)) {
     await attempt("sign out the member", () => session.auth.logout.mutate());
@@ -514,6 +601,7 @@ export const checks: Check[] = [
   deleteExecution,
   deletionVerified,
   memberIsolation,
+  sharedProject,
   recorderSummary,
   invalidLifecycleMove,
   invalidInput,

@@ -17,6 +17,7 @@ type User = RouterOutputs["auth"]["me"];
 export interface CreatedOnServer {
   testCaseIds: number[];
   executionIds: number[];
+  projectIds: number[];
   userIds: number[];
   apiTokenIds: number[];
   /** Session tokens from auth.login, signed out at the end. */
@@ -42,7 +43,14 @@ export function createVerifyContext(target: Target): VerifyContext {
   return {
     target,
     runTag: randomBytes(3).toString("hex"),
-    created: { testCaseIds: [], executionIds: [], userIds: [], apiTokenIds: [], sessions: [] },
+    created: {
+      testCaseIds: [],
+      executionIds: [],
+      projectIds: [],
+      userIds: [],
+      apiTokenIds: [],
+      sessions: [],
+    },
   };
 }
 

@@ -136,5 +136,10 @@ describe.runIf(postgresUrl)("pnpm verify --url against a server on PostgreSQL", 
     expect(await database.countRows("test_cases")).toBe(0);
     expect(await database.countRows("test_executions")).toBe(0);
     expect(await database.countRows("users")).toBe(1);
+    // Only the admin's personal project is left.
+    expect(await database.countRows("projects")).toBe(1);
+    expect(run.output).toMatch(
+      /^\[OK\] Project verify-\w+ shared by .+ the viewer reads it but gets FORBIDDEN for writes, an outsider gets NOT_FOUND$/m,
+    );
   });
 });

@@ -10,6 +10,7 @@ import {
   findUserByEmail,
   openDatabase,
   startEmbeddedPostgres,
+  timeOutQuietRuns,
 } from "@testtrack/core";
 import pino, { type Logger } from "pino";
 import type { Config } from "./config";
@@ -123,6 +124,11 @@ function startSweeper(database: DatabaseHandle, config: Config, log: Logger) {
         if (ids.length > 0) log.warn({ executionIds: ids }, "marked stuck executions as failed");
       })
       .catch((error: unknown) => log.error({ err: error }, "stuck-execution sweep failed"));
+    timeOutQuietRuns(database.db, new Date(Date.now() - config.runTimeoutMs))
+      .then((ids) => {
+        if (ids.length > 0) log.warn({ runIds: ids }, "marked quiet runs as timed out");
+      })
+      .catch((error: unknown) => log.error({ err: error }, "run timeout sweep failed"));
   }, config.sweepIntervalMs);
   timer.unref();
   return timer;

@@ -35,6 +35,7 @@ const configSchema = z
     TESTTRACK_MAX_BODY_BYTES: positiveInt.default(5 * 1024 * 1024),
     TESTTRACK_MAX_BATCH_SIZE: positiveInt.max(1000).default(50),
     TESTTRACK_STUCK_AFTER_MINUTES: z.coerce.number().positive().default(60),
+    TESTTRACK_RUN_TIMEOUT_MINUTES: z.coerce.number().positive().default(60),
     TESTTRACK_SWEEP_INTERVAL_SECONDS: z.coerce.number().positive().default(60),
   })
   .refine((c) => !c.TESTTRACK_ADMIN_PASSWORD || c.TESTTRACK_ADMIN_EMAIL, {
@@ -59,6 +60,8 @@ export interface Config {
   maxBodyBytes: number;
   maxBatchSize: number;
   stuckAfterMs: number;
+  /** A run with no activity for this long is marked timed_out by the sweeper. */
+  runTimeoutMs: number;
   sweepIntervalMs: number;
 }
 
@@ -96,6 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBodyBytes: c.TESTTRACK_MAX_BODY_BYTES,
     maxBatchSize: c.TESTTRACK_MAX_BATCH_SIZE,
     stuckAfterMs: c.TESTTRACK_STUCK_AFTER_MINUTES * 60_000,
+    runTimeoutMs: c.TESTTRACK_RUN_TIMEOUT_MINUTES * 60_000,
     sweepIntervalMs: c.TESTTRACK_SWEEP_INTERVAL_SECONDS * 1000,
   };
 }

@@ -2,6 +2,7 @@ import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
 import { authRouter } from "./routers/auth";
 import { executionRouter } from "./routers/execution";
 import { projectRouter } from "./routers/project";
+import { runRouter } from "./routers/run";
 import { statsRouter } from "./routers/stats";
 import { stepRouter } from "./routers/step";
 import { testCaseRouter } from "./routers/testCase";
@@ -12,6 +13,7 @@ export const appRouter = router({
   auth: authRouter,
   user: userRouter,
   project: projectRouter,
+  run: runRouter,
   testCase: testCaseRouter,
   execution: executionRouter,
   step: stepRouter,

@@ -32,6 +32,7 @@ type Expected = "ok" | "sees" | "hidden" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_F
 /** The shared project's objects, created afresh for every cell. */
 interface ProjectObjects extends OwnedObjects {
   projectId: number;
+  runId: number;
   /** A member no cell is, whom membership rows change. */
   extraUserId: number;
 }
@@ -217,6 +218,43 @@ const rows: Row[] = [
     expect: { ...MANAGE },
   },
   {
+    procedure: "run.start",
+    call: (caller, fx) =>
+      caller.run.start({ projectId: fx.projectId, key: "matrix-build", shard: 1 }),
+    expect: { ...WRITE },
+  },
+  {
+    procedure: "run.finishShard",
+    call: (caller, fx) => caller.run.finishShard({ runId: fx.runId, shard: 1 }),
+    expect: { ...WRITE },
+  },
+  {
+    procedure: "run.finish",
+    call: (caller, fx) => caller.run.finish({ runId: fx.runId }),
+    expect: { ...WRITE },
+  },
+  {
+    procedure: "run.cancel",
+    call: (caller, fx) => caller.run.cancel({ runId: fx.runId }),
+    expect: { ...WRITE },
+  },
+  {
+    procedure: "run.list",
+    call: (caller, fx) => caller.run.list({ projectId: fx.projectId }),
+    sees: (page: { items: { id: number }[] }, fx) => page.items.some((r) => r.id === fx.runId),
+    expect: { ...LISTED },
+  },
+  {
+    procedure: "run.get",
+    call: (caller, fx) => caller.run.get({ id: fx.runId }),
+    expect: { ...READ },
+  },
+  {
+    procedure: "run.compare",
+    call: (caller, fx) => caller.run.compare({ runId: fx.runId }),
+    expect: { ...READ },
+  },
+  {
     procedure: "testCase.create",
     call: (caller, fx) => caller.testCase.create({ projectId: fx.projectId, title: "Matrix" }),
     expect: { ...WRITE },
@@ -345,6 +383,7 @@ const ROLES: Role[] = [
 const MISSING_ID = 2_000_000_000;
 const missingObjects: ProjectObjects = {
   projectId: MISSING_ID,
+  runId: MISSING_ID,
   extraUserId: MISSING_ID,
   testCaseId: MISSING_ID,
   executionId: MISSING_ID,
@@ -394,10 +433,12 @@ async function createProjectObjects(): Promise<ProjectObjects> {
     steps: { stepNumber: 1, stepDescription: "Open the cart", result: "pass" },
   });
   const apiToken = await caller.auth.createApiToken({ name: "ci runner" });
+  const run = await caller.run.start({ projectId: project.id, key: "build-1", expectedShards: 2 });
   const stepId = recorded.steps[0]?.id;
   if (stepId === undefined) throw new Error("step.record returned no step");
   return {
     projectId: project.id,
+    runId: run.id,
     extraUserId: extra.id,
     testCaseId: testCase.id,
     executionId,

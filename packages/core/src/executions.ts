@@ -23,6 +23,7 @@ import {
   EXECUTION_STATUSES,
   executionFilterCounts,
   type ProjectRole,
+  runs,
   type TestExecution,
   type TestExecutionStep,
   TRIGGERS,
@@ -50,6 +51,10 @@ export const startExecutionInput = z.strictObject({
   triggeredBy: z.enum(TRIGGERS).default("manual"),
   triggerDetails: text().max(LIMITS.text).optional(),
   idempotencyKey: text().trim().min(1).max(LIMITS.idempotencyKey).optional(),
+  /** The run (CI build) this execution belongs to; it must be running, in the same project. */
+  runId: id.optional(),
+  /** Which try of the test this is within the run: 0 first, 1.. retries. */
+  attempt: z.number().int().min(0).max(1_000).default(0),
 });
 
 const executionFilters = {
@@ -195,6 +200,7 @@ export async function startExecution(
   if (input.projectId !== undefined && input.projectId !== testCase.projectId) {
     throw new NotFoundError("Test case", input.testCaseId);
   }
+  if (input.runId !== undefined) await assertOpenRun(db, input.runId, testCase.projectId);
   const idempotencyFingerprint = input.idempotencyKey ? fingerprint(input) : null;
   const [created] = await db
     .insert(testExecutions)
@@ -210,6 +216,8 @@ export async function startExecution(
       triggerDetails: input.triggerDetails ?? null,
       idempotencyKey: input.idempotencyKey ?? null,
       idempotencyFingerprint,
+      runId: input.runId ?? null,
+      attempt: input.attempt,
     })
     .onConflictDoNothing({
       target: [testExecutions.projectId, testExecutions.userId, testExecutions.idempotencyKey],
@@ -231,6 +239,20 @@ export async function startExecution(
     input.idempotencyKey ?? "",
     idempotencyFingerprint,
   );
+}
+
+/** A run executions may join: in the test case's project (else NOT_FOUND) and running. */
+async function assertOpenRun(db: Database, runId: number, projectId: number) {
+  const [run] = await db
+    .select({ projectId: runs.projectId, status: runs.status })
+    .from(runs)
+    .where(eq(runs.id, runId));
+  if (!run || run.projectId !== projectId) throw new NotFoundError("Run", runId);
+  if (run.status !== "running") {
+    throw new ConflictError(
+      `run ${runId} already ended (${run.status}); a CI re-run joins it again with run.start and attempt > 0`,
+    );
+  }
 }
 
 async function replayStart(

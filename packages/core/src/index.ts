@@ -8,6 +8,7 @@ export * from "./limits";
 export * from "./live";
 export { hashPassword, verifyPassword } from "./passwords";
 export * from "./projects";
+export * from "./runs";
 export * from "./schema";
 export * from "./stats";
 export * from "./steps";

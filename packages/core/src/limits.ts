@@ -17,6 +17,7 @@ export const LIMITS = {
   stepsPerExecution: 10_000,
   pageSize: 100,
   idempotencyKey: 200,
+  runKey: 200,
   testCaseKey: 1_000,
   testCasesPerEnsure: 500,
   /** The longest duration of an execution or a step: 365 days. */

@@ -24,6 +24,8 @@ let h: TestDatabase;
 let callers: Record<Actor, Caller>;
 let ids: {
   projectId: number;
+  runId: number;
+  runCursor: string;
   cursor: string;
   testCaseId: number;
   executionId: number;
@@ -59,8 +61,13 @@ beforeAll(async () => {
     steps: [{ stepNumber: 1, stepDescription: "first", result: "pass" }],
   });
   const token = await owner.caller.auth.createApiToken({ name: "owner's CI" });
+  const run = await owner.caller.run.start({ projectId: project.id, key: "fuzzed-build" });
+  await owner.caller.run.start({ projectId: project.id, key: "fuzzed-build-2" });
+  const runPage = await owner.caller.run.list({ projectId: project.id, limit: 1 });
   ids = {
     projectId: project.id,
+    runId: run.id,
+    runCursor: runPage.nextCursor ?? "",
     cursor: encodeCursor({ id: started.executionId, createdAt: new Date() }),
     testCaseId: testCase.id,
     executionId: started.executionId,
@@ -70,6 +77,7 @@ beforeAll(async () => {
   };
   foreignIds = [
     ids.projectId,
+    ids.runId,
     ids.testCaseId,
     ids.executionId,
     ids.stepId,
@@ -470,6 +478,67 @@ const PROCEDURES: ProcedureCase[] = [
       since: "2026-01-01T00:00:00Z",
     }),
     call: (c, i) => c.stats.get(i),
+  },
+  {
+    name: "run.start",
+    actors: writers,
+    base: () => ({
+      projectId: ids.projectId,
+      key: "gh:1234:5",
+      name: "CI",
+      branch: "main",
+      commitSha: "0123abcd",
+      commitMessage: "Fix the cart",
+      pullRequest: "42",
+      ciProvider: "github",
+      ciUrl: "https://ci.example.test/1",
+      expectedShards: 2,
+      shard: 1,
+      attempt: 0,
+    }),
+    call: (c, i) => c.run.start(i),
+  },
+  {
+    name: "run.finishShard",
+    actors: writers,
+    base: () => ({ runId: ids.runId, shard: 1 }),
+    call: (c, i) => c.run.finishShard(i),
+  },
+  {
+    name: "run.finish",
+    actors: destructive,
+    base: () => ({ runId: ids.runId, status: "passed" }),
+    call: (c, i) => c.run.finish(i),
+  },
+  {
+    name: "run.cancel",
+    actors: destructive,
+    base: () => ({ runId: ids.runId }),
+    call: (c, i) => c.run.cancel(i),
+  },
+  {
+    name: "run.list",
+    actors: readers,
+    base: () => ({
+      projectId: ids.projectId,
+      branch: "main",
+      status: "running",
+      cursor: ids.runCursor,
+      limit: 10,
+    }),
+    call: (c, i) => c.run.list(i),
+  },
+  {
+    name: "run.get",
+    actors: readers,
+    base: () => ({ id: ids.runId, outcome: "failed", cursor: ids.testCaseId, limit: 10 }),
+    call: (c, i) => c.run.get(i),
+  },
+  {
+    name: "run.compare",
+    actors: readers,
+    base: () => ({ runId: ids.runId, baseRunId: ids.runId, limit: 10 }),
+    call: (c, i) => c.run.compare(i),
   },
   {
     name: "project.create",

@@ -7,6 +7,8 @@ import { sql } from "drizzle-orm";
 const SNAPSHOT_QUERIES = {
   users: sql`select md5(coalesce(string_agg(u::text, '|' order by id), '')) as h, count(*)::int as n from users u`,
   api_tokens: sql`select md5(coalesce(string_agg(concat_ws(',', id, user_id, name, kind, token_hash, expires_at, revoked_at, project_id, project_role), '|' order by id), '')) as h, count(*)::int as n from api_tokens`,
+  runs: sql`select md5(coalesce(string_agg(r::text, '|' order by id), '')) as h, count(*)::int as n from runs r`,
+  run_shards: sql`select md5(coalesce(string_agg(s::text, '|' order by run_id, shard), '')) as h, count(*)::int as n from run_shards s`,
   projects: sql`select md5(coalesce(string_agg(p::text, '|' order by id), '')) as h, count(*)::int as n from projects p`,
   project_members: sql`select md5(coalesce(string_agg(m::text, '|' order by project_id, user_id), '')) as h, count(*)::int as n from project_members m`,
   test_cases: sql`select md5(coalesce(string_agg(t::text, '|' order by id), '')) as h, count(*)::int as n from test_cases t`,

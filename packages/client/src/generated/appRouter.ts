@@ -302,6 +302,383 @@ export type AppRouter = TRPCBuiltRouter<
         output: { projectId: number; userId: number };
       }>;
     };
+    run: {
+      start: TRPCMutationProcedure<{
+        meta: object;
+        input: {
+          key: string;
+          projectId?: undefined | number;
+          name?: undefined | string;
+          branch?: undefined | string;
+          commitSha?: undefined | string;
+          commitMessage?: undefined | string;
+          pullRequest?: undefined | string;
+          ciProvider?: undefined | string;
+          ciUrl?: undefined | string;
+          expectedShards?: undefined | number;
+          shard?: undefined | number;
+          attempt?: undefined | number;
+        };
+        output: {
+          name: null | string;
+          projectId: number;
+          id: number;
+          key: string;
+          branch: null | string;
+          commitSha: null | string;
+          commitMessage: null | string;
+          pullRequest: null | string;
+          ciProvider: null | string;
+          ciUrl: null | string;
+          expectedShards: null | number;
+          passed: number;
+          failed: number;
+          status: "passed" | "failed" | "cancelled" | "running" | "timed_out";
+          flaky: number;
+          skipped: number;
+          tests: number;
+          quarantined: number;
+          startedAt: string;
+          finishedAt: null | string;
+          lastActivityAt: string;
+          durationSeconds: null | number;
+          created: boolean;
+          shards: Array<{
+            shard: number;
+            attempt: number;
+            startedAt: string;
+            finishedAt: null | string;
+          }>;
+        };
+      }>;
+      finishShard: TRPCMutationProcedure<{
+        meta: object;
+        input: { runId: number; shard: number };
+        output: {
+          name: null | string;
+          projectId: number;
+          id: number;
+          key: string;
+          branch: null | string;
+          commitSha: null | string;
+          commitMessage: null | string;
+          pullRequest: null | string;
+          ciProvider: null | string;
+          ciUrl: null | string;
+          expectedShards: null | number;
+          passed: number;
+          failed: number;
+          status: "passed" | "failed" | "cancelled" | "running" | "timed_out";
+          flaky: number;
+          skipped: number;
+          tests: number;
+          quarantined: number;
+          startedAt: string;
+          finishedAt: null | string;
+          lastActivityAt: string;
+          durationSeconds: null | number;
+          shards: Array<{
+            shard: number;
+            attempt: number;
+            startedAt: string;
+            finishedAt: null | string;
+          }>;
+        };
+      }>;
+      finish: TRPCMutationProcedure<{
+        meta: object;
+        input: { runId: number; status?: undefined | "passed" | "failed" | "cancelled" };
+        output: {
+          name: null | string;
+          projectId: number;
+          id: number;
+          key: string;
+          branch: null | string;
+          commitSha: null | string;
+          commitMessage: null | string;
+          pullRequest: null | string;
+          ciProvider: null | string;
+          ciUrl: null | string;
+          expectedShards: null | number;
+          passed: number;
+          failed: number;
+          status: "passed" | "failed" | "cancelled" | "running" | "timed_out";
+          flaky: number;
+          skipped: number;
+          tests: number;
+          quarantined: number;
+          startedAt: string;
+          finishedAt: null | string;
+          lastActivityAt: string;
+          durationSeconds: null | number;
+          shards: Array<{
+            shard: number;
+            attempt: number;
+            startedAt: string;
+            finishedAt: null | string;
+          }>;
+        };
+      }>;
+      cancel: TRPCMutationProcedure<{
+        meta: object;
+        input: { runId: number };
+        output: {
+          name: null | string;
+          projectId: number;
+          id: number;
+          key: string;
+          branch: null | string;
+          commitSha: null | string;
+          commitMessage: null | string;
+          pullRequest: null | string;
+          ciProvider: null | string;
+          ciUrl: null | string;
+          expectedShards: null | number;
+          passed: number;
+          failed: number;
+          status: "passed" | "failed" | "cancelled" | "running" | "timed_out";
+          flaky: number;
+          skipped: number;
+          tests: number;
+          quarantined: number;
+          startedAt: string;
+          finishedAt: null | string;
+          lastActivityAt: string;
+          durationSeconds: null | number;
+          shards: Array<{
+            shard: number;
+            attempt: number;
+            startedAt: string;
+            finishedAt: null | string;
+          }>;
+        };
+      }>;
+      list: TRPCQueryProcedure<{
+        meta: object;
+        input:
+          | undefined
+          | void
+          | {
+              projectId?: undefined | number;
+              branch?: undefined | string;
+              status?: undefined | "passed" | "failed" | "cancelled" | "running" | "timed_out";
+              cursor?: undefined | string;
+              limit?: undefined | number;
+            };
+        output: {
+          limit: number;
+          items: Array<{
+            name: null | string;
+            projectId: number;
+            id: number;
+            key: string;
+            branch: null | string;
+            commitSha: null | string;
+            commitMessage: null | string;
+            pullRequest: null | string;
+            ciProvider: null | string;
+            ciUrl: null | string;
+            expectedShards: null | number;
+            passed: number;
+            failed: number;
+            status: "passed" | "failed" | "cancelled" | "running" | "timed_out";
+            flaky: number;
+            skipped: number;
+            tests: number;
+            quarantined: number;
+            startedAt: string;
+            finishedAt: null | string;
+            lastActivityAt: string;
+          }>;
+          nextCursor: null | string;
+        };
+      }>;
+      get: TRPCQueryProcedure<{
+        meta: object;
+        input: {
+          id: number;
+          outcome?: undefined | "passed" | "failed" | "flaky" | "skipped";
+          cursor?: undefined | number;
+          limit?: undefined | number;
+        };
+        output: {
+          name: null | string;
+          projectId: number;
+          id: number;
+          key: string;
+          branch: null | string;
+          commitSha: null | string;
+          commitMessage: null | string;
+          pullRequest: null | string;
+          ciProvider: null | string;
+          ciUrl: null | string;
+          expectedShards: null | number;
+          passed: number;
+          failed: number;
+          status: "passed" | "failed" | "cancelled" | "running" | "timed_out";
+          flaky: number;
+          skipped: number;
+          tests: number;
+          quarantined: number;
+          startedAt: string;
+          finishedAt: null | string;
+          lastActivityAt: string;
+          durationSeconds: null | number;
+          shards: Array<{
+            shard: number;
+            attempt: number;
+            startedAt: string;
+            finishedAt: null | string;
+          }>;
+          testsPage: {
+            items: Array<{
+              key: null | string;
+              outcome: "passed" | "failed" | "flaky" | "skipped";
+              title: string;
+              testCaseId: number;
+              durationSeconds: null | number;
+              errorMessage: null | string;
+              executionId: number;
+              attempts: number;
+            }>;
+            nextCursor: null | number;
+          };
+        };
+      }>;
+      compare: TRPCQueryProcedure<{
+        meta: object;
+        input: { runId: number; baseRunId?: undefined | number; limit?: undefined | number };
+        output: {
+          run: {
+            name: null | string;
+            projectId: number;
+            id: number;
+            key: string;
+            branch: null | string;
+            commitSha: null | string;
+            commitMessage: null | string;
+            pullRequest: null | string;
+            ciProvider: null | string;
+            ciUrl: null | string;
+            expectedShards: null | number;
+            passed: number;
+            failed: number;
+            status: "passed" | "failed" | "cancelled" | "running" | "timed_out";
+            flaky: number;
+            skipped: number;
+            tests: number;
+            quarantined: number;
+            startedAt: string;
+            finishedAt: null | string;
+            lastActivityAt: string;
+          };
+          base: null | {
+            name: null | string;
+            projectId: number;
+            id: number;
+            key: string;
+            branch: null | string;
+            commitSha: null | string;
+            commitMessage: null | string;
+            pullRequest: null | string;
+            ciProvider: null | string;
+            ciUrl: null | string;
+            expectedShards: null | number;
+            passed: number;
+            failed: number;
+            status: "passed" | "failed" | "cancelled" | "running" | "timed_out";
+            flaky: number;
+            skipped: number;
+            tests: number;
+            quarantined: number;
+            startedAt: string;
+            finishedAt: null | string;
+            lastActivityAt: string;
+          };
+          counts: {
+            fixed: number;
+            flaky: number;
+            newFailures: number;
+            stillFailing: number;
+            added: number;
+            removed: number;
+            slower: number;
+          };
+          buckets: {
+            fixed: Array<{
+              outcome: null | "passed" | "failed" | "flaky" | "skipped";
+              title: string;
+              testCaseId: number;
+              durationSeconds: null | number;
+              errorMessage: null | string;
+              executionId: null | number;
+              baseOutcome: null | "passed" | "failed" | "flaky" | "skipped";
+              baseDurationSeconds: null | number;
+            }>;
+            flaky: Array<{
+              outcome: null | "passed" | "failed" | "flaky" | "skipped";
+              title: string;
+              testCaseId: number;
+              durationSeconds: null | number;
+              errorMessage: null | string;
+              executionId: null | number;
+              baseOutcome: null | "passed" | "failed" | "flaky" | "skipped";
+              baseDurationSeconds: null | number;
+            }>;
+            newFailures: Array<{
+              outcome: null | "passed" | "failed" | "flaky" | "skipped";
+              title: string;
+              testCaseId: number;
+              durationSeconds: null | number;
+              errorMessage: null | string;
+              executionId: null | number;
+              baseOutcome: null | "passed" | "failed" | "flaky" | "skipped";
+              baseDurationSeconds: null | number;
+            }>;
+            stillFailing: Array<{
+              outcome: null | "passed" | "failed" | "flaky" | "skipped";
+              title: string;
+              testCaseId: number;
+              durationSeconds: null | number;
+              errorMessage: null | string;
+              executionId: null | number;
+              baseOutcome: null | "passed" | "failed" | "flaky" | "skipped";
+              baseDurationSeconds: null | number;
+            }>;
+            added: Array<{
+              outcome: null | "passed" | "failed" | "flaky" | "skipped";
+              title: string;
+              testCaseId: number;
+              durationSeconds: null | number;
+              errorMessage: null | string;
+              executionId: null | number;
+              baseOutcome: null | "passed" | "failed" | "flaky" | "skipped";
+              baseDurationSeconds: null | number;
+            }>;
+            removed: Array<{
+              outcome: null | "passed" | "failed" | "flaky" | "skipped";
+              title: string;
+              testCaseId: number;
+              durationSeconds: null | number;
+              errorMessage: null | string;
+              executionId: null | number;
+              baseOutcome: null | "passed" | "failed" | "flaky" | "skipped";
+              baseDurationSeconds: null | number;
+            }>;
+            slower: Array<{
+              outcome: null | "passed" | "failed" | "flaky" | "skipped";
+              title: string;
+              testCaseId: number;
+              durationSeconds: null | number;
+              errorMessage: null | string;
+              executionId: null | number;
+              baseOutcome: null | "passed" | "failed" | "flaky" | "skipped";
+              baseDurationSeconds: null | number;
+            }>;
+          };
+        };
+      }>;
+    };
     testCase: {
       create: TRPCMutationProcedure<{
         meta: object;
@@ -321,10 +698,10 @@ export type AppRouter = TRPCBuiltRouter<
           createdAt: string;
           updatedAt: string;
           userId: number;
+          key: null | string;
           steps: Array<{ description: string; expectedResult: null | string }>;
           tags: Array<string>;
           title: string;
-          key: null | string;
         };
       }>;
       get: TRPCQueryProcedure<{
@@ -337,10 +714,10 @@ export type AppRouter = TRPCBuiltRouter<
           createdAt: string;
           updatedAt: string;
           userId: number;
+          key: null | string;
           steps: Array<{ description: string; expectedResult: null | string }>;
           tags: Array<string>;
           title: string;
-          key: null | string;
         };
       }>;
       list: TRPCQueryProcedure<{
@@ -365,10 +742,10 @@ export type AppRouter = TRPCBuiltRouter<
             createdAt: string;
             updatedAt: string;
             userId: number;
+            key: null | string;
             steps: Array<{ description: string; expectedResult: null | string }>;
             tags: Array<string>;
             title: string;
-            key: null | string;
           }>;
           total: number;
         };
@@ -391,10 +768,10 @@ export type AppRouter = TRPCBuiltRouter<
           createdAt: string;
           updatedAt: string;
           userId: number;
+          key: null | string;
           steps: Array<{ description: string; expectedResult: null | string }>;
           tags: Array<string>;
           title: string;
-          key: null | string;
         };
       }>;
       ensure: TRPCMutationProcedure<{
@@ -405,15 +782,15 @@ export type AppRouter = TRPCBuiltRouter<
           projectId?: undefined | number;
           tags?: undefined | Array<string>;
         };
-        output: { id: number; title: string; key: string; created: boolean };
+        output: { id: number; key: string; title: string; created: boolean };
       }>;
       ensureMany: TRPCMutationProcedure<{
         meta: object;
         input: {
-          testCases: Array<{ title: string; key: string; tags?: undefined | Array<string> }>;
+          testCases: Array<{ key: string; title: string; tags?: undefined | Array<string> }>;
           projectId?: undefined | number;
         };
-        output: Array<{ id: number; title: string; key: string; created: boolean }>;
+        output: Array<{ id: number; key: string; title: string; created: boolean }>;
       }>;
       delete: TRPCMutationProcedure<{
         meta: object;
@@ -433,12 +810,14 @@ export type AppRouter = TRPCBuiltRouter<
           triggeredBy?: undefined | "manual" | "scheduled" | "ci_cd" | "webhook";
           triggerDetails?: undefined | string;
           idempotencyKey?: undefined | string;
+          runId?: undefined | number;
+          attempt?: undefined | number;
         };
         output: {
           message: string;
           createdAt: string;
+          status: "failed" | "cancelled" | "running" | "pending" | "completed";
           testCaseId: number;
-          status: "pending" | "running" | "completed" | "failed" | "cancelled";
           executionId: number;
         };
       }>;
@@ -461,14 +840,16 @@ export type AppRouter = TRPCBuiltRouter<
             updatedAt: string;
             userId: number;
             result: null | "error" | "skip" | "pass" | "fail";
+            attempt: number;
+            runId: null | number;
+            status: "failed" | "cancelled" | "running" | "pending" | "completed";
+            startedAt: null | string;
             testCaseId: number;
             browser: null | string;
             environment: null | string;
             baseUrl: null | string;
             triggeredBy: "manual" | "scheduled" | "ci_cd" | "webhook";
             triggerDetails: null | string;
-            status: "pending" | "running" | "completed" | "failed" | "cancelled";
-            startedAt: null | string;
             completedAt: null | string;
             durationSeconds: null | number;
             errorMessage: null | string;
@@ -494,7 +875,7 @@ export type AppRouter = TRPCBuiltRouter<
               skip?: undefined | number;
               limit?: undefined | number;
               projectId?: undefined | number;
-              status?: undefined | "pending" | "running" | "completed" | "failed" | "cancelled";
+              status?: undefined | "failed" | "cancelled" | "running" | "pending" | "completed";
               result?: undefined | "error" | "skip" | "pass" | "fail";
               browser?: undefined | string;
               environment?: undefined | string;
@@ -510,14 +891,16 @@ export type AppRouter = TRPCBuiltRouter<
             updatedAt: string;
             userId: number;
             result: null | "error" | "skip" | "pass" | "fail";
+            attempt: number;
+            runId: null | number;
+            status: "failed" | "cancelled" | "running" | "pending" | "completed";
+            startedAt: null | string;
             testCaseId: number;
             browser: null | string;
             environment: null | string;
             baseUrl: null | string;
             triggeredBy: "manual" | "scheduled" | "ci_cd" | "webhook";
             triggerDetails: null | string;
-            status: "pending" | "running" | "completed" | "failed" | "cancelled";
-            startedAt: null | string;
             completedAt: null | string;
             durationSeconds: null | number;
             errorMessage: null | string;
@@ -543,12 +926,16 @@ export type AppRouter = TRPCBuiltRouter<
           updatedAt: string;
           userId: number;
           result: null | "error" | "skip" | "pass" | "fail";
+          attempt: number;
+          runId: null | number;
+          status: "failed" | "cancelled" | "running" | "pending" | "completed";
+          startedAt: null | string;
           steps: Array<{
             id: number;
             createdAt: string;
             result: "error" | "skip" | "pass" | "fail";
-            expectedResult: null | string;
             startedAt: null | string;
+            expectedResult: null | string;
             completedAt: null | string;
             durationSeconds: null | number;
             errorMessage: null | string;
@@ -568,8 +955,6 @@ export type AppRouter = TRPCBuiltRouter<
           baseUrl: null | string;
           triggeredBy: "manual" | "scheduled" | "ci_cd" | "webhook";
           triggerDetails: null | string;
-          status: "pending" | "running" | "completed" | "failed" | "cancelled";
-          startedAt: null | string;
           completedAt: null | string;
           durationSeconds: null | number;
           consoleLog: null | string;
@@ -587,7 +972,7 @@ export type AppRouter = TRPCBuiltRouter<
         meta: object;
         input: {
           id: number;
-          status?: undefined | "pending" | "running" | "completed" | "failed" | "cancelled";
+          status?: undefined | "failed" | "cancelled" | "running" | "pending" | "completed";
           result?: undefined | "error" | "skip" | "pass" | "fail";
           startedAt?: undefined | string | Date;
           completedAt?: undefined | string | Date;
@@ -604,14 +989,16 @@ export type AppRouter = TRPCBuiltRouter<
           updatedAt: string;
           userId: number;
           result: null | "error" | "skip" | "pass" | "fail";
+          attempt: number;
+          runId: null | number;
+          status: "failed" | "cancelled" | "running" | "pending" | "completed";
+          startedAt: null | string;
           testCaseId: number;
           browser: null | string;
           environment: null | string;
           baseUrl: null | string;
           triggeredBy: "manual" | "scheduled" | "ci_cd" | "webhook";
           triggerDetails: null | string;
-          status: "pending" | "running" | "completed" | "failed" | "cancelled";
-          startedAt: null | string;
           completedAt: null | string;
           durationSeconds: null | number;
           consoleLog: null | string;
@@ -638,8 +1025,8 @@ export type AppRouter = TRPCBuiltRouter<
               id: number;
               createdAt: string;
               result: "error" | "skip" | "pass" | "fail";
-              expectedResult: null | string;
               startedAt: null | string;
+              expectedResult: null | string;
               completedAt: null | string;
               durationSeconds: null | number;
               errorMessage: null | string;
@@ -657,7 +1044,7 @@ export type AppRouter = TRPCBuiltRouter<
               id: number;
               updatedAt: string;
               result: null | "error" | "skip" | "pass" | "fail";
-              status: "pending" | "running" | "completed" | "failed" | "cancelled";
+              status: "failed" | "cancelled" | "running" | "pending" | "completed";
               startedAt: null | string;
               completedAt: null | string;
               durationSeconds: null | number;
@@ -717,8 +1104,8 @@ export type AppRouter = TRPCBuiltRouter<
             id: number;
             createdAt: string;
             result: "error" | "skip" | "pass" | "fail";
-            expectedResult: null | string;
             startedAt: null | string;
+            expectedResult: null | string;
             completedAt: null | string;
             durationSeconds: null | number;
             errorMessage: null | string;
@@ -735,7 +1122,7 @@ export type AppRouter = TRPCBuiltRouter<
           summary: {
             id: number;
             result: null | "error" | "skip" | "pass" | "fail";
-            status: "pending" | "running" | "completed" | "failed" | "cancelled";
+            status: "failed" | "cancelled" | "running" | "pending" | "completed";
             totalSteps: number;
             passedSteps: number;
             failedSteps: number;
@@ -750,8 +1137,8 @@ export type AppRouter = TRPCBuiltRouter<
           id: number;
           createdAt: string;
           result: "error" | "skip" | "pass" | "fail";
-          expectedResult: null | string;
           startedAt: null | string;
+          expectedResult: null | string;
           completedAt: null | string;
           durationSeconds: null | number;
           errorMessage: null | string;
@@ -789,8 +1176,8 @@ export type AppRouter = TRPCBuiltRouter<
             id: number;
             createdAt: string;
             result: "error" | "skip" | "pass" | "fail";
-            expectedResult: null | string;
             startedAt: null | string;
+            expectedResult: null | string;
             completedAt: null | string;
             durationSeconds: null | number;
             errorMessage: null | string;
@@ -807,7 +1194,7 @@ export type AppRouter = TRPCBuiltRouter<
           summary: {
             id: number;
             result: null | "error" | "skip" | "pass" | "fail";
-            status: "pending" | "running" | "completed" | "failed" | "cancelled";
+            status: "failed" | "cancelled" | "running" | "pending" | "completed";
             totalSteps: number;
             passedSteps: number;
             failedSteps: number;
@@ -830,11 +1217,11 @@ export type AppRouter = TRPCBuiltRouter<
         output: {
           totalExecutions: number;
           byStatus: {
-            pending: number;
-            running: number;
-            completed: number;
             failed: number;
             cancelled: number;
+            running: number;
+            pending: number;
+            completed: number;
           };
           byResult: { error: number; skip: number; pass: number; fail: number };
           byBrowser: { [key: string]: number };

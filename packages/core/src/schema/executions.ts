@@ -1,5 +1,6 @@
 import { relations } from "drizzle-orm";
 import {
+  type AnyPgColumn,
   boolean,
   doublePrecision,
   index,
@@ -13,6 +14,7 @@ import {
 } from "drizzle-orm/pg-core";
 import { executionResultEnum, executionStatusEnum, triggeredByEnum } from "./enums";
 import { projects } from "./projects";
+import { runs } from "./runs";
 import { testCases } from "./testCases";
 import { users } from "./users";
 
@@ -49,6 +51,9 @@ export const testExecutions = pgTable(
     videoPath: varchar("video_path", { length: 500 }),
     triggeredBy: triggeredByEnum("triggered_by").notNull().default("manual"),
     triggerDetails: text("trigger_details"),
+    /** The CI build this execution belongs to, if any, and which try of the test it is (0 first). */
+    runId: integer("run_id").references((): AnyPgColumn => runs.id, { onDelete: "set null" }),
+    attempt: integer("attempt").notNull().default(0),
     idempotencyKey: varchar("idempotency_key", { length: 200 }),
     idempotencyFingerprint: varchar("idempotency_fingerprint", { length: 64 }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
@@ -85,6 +90,7 @@ export const testExecutions = pgTable(
     ),
     index("test_executions_case_list_idx").on(t.testCaseId, t.createdAt, t.id),
     index("test_executions_status_running_idx").on(t.status, t.updatedAt),
+    index("test_executions_run_idx").on(t.runId, t.testCaseId, t.attempt),
     // A runner's retries are its own: the key is unique per project and caller.
     uniqueIndex("test_executions_idempotency_key").on(t.projectId, t.userId, t.idempotencyKey),
   ],

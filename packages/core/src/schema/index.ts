@@ -2,5 +2,6 @@ export * from "./enums";
 export * from "./executions";
 export * from "./projects";
 export * from "./rollups";
+export * from "./runs";
 export * from "./testCases";
 export * from "./users";

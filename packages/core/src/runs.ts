@@ -1,0 +1,583 @@
+import { and, asc, desc, eq, inArray, type SQL, sql } from "drizzle-orm";
+import { z } from "zod";
+import { type Actor, assertRole, NEEDS, projectRoleSql, readScope, targetProject } from "./actor";
+import { type Database, queryRows } from "./db";
+import { ConflictError, NotFoundError } from "./errors";
+import { cleanText, id, isSupportedDate, LIMITS, MAX_ID, text } from "./limits";
+import {
+  type ProjectRole,
+  projects,
+  RUN_STATUSES,
+  type Run,
+  type RunStatus,
+  runShards,
+  runs,
+  runTests,
+  TEST_OUTCOMES,
+  type TestOutcome,
+  testCases,
+  testExecutions,
+} from "./schema";
+
+const shortText = text().trim().min(1).max(LIMITS.name);
+
+/** The most shards a run may expect: far beyond any CI matrix. */
+export const MAX_SHARDS = 1_000;
+const shardNumber = z.number().int().min(1).max(MAX_SHARDS);
+/** A CI re-run of the build or job: 0 first. */
+export const attemptNumber = z.number().int().min(0).max(1_000);
+
+export const startRunInput = z.strictObject({
+  projectId: id.optional(),
+  /** Stable across the shards and re-runs of one build (`detectRun` in the client builds it). */
+  key: text().trim().min(1, "must not be empty").max(LIMITS.runKey),
+  name: shortText.optional(),
+  branch: shortText.optional(),
+  commitSha: text().trim().min(1).max(64).optional(),
+  commitMessage: text().max(LIMITS.text).optional(),
+  pullRequest: shortText.optional(),
+  ciProvider: text().trim().min(1).max(LIMITS.shortLabel).optional(),
+  ciUrl: z
+    .url({ protocol: /^https?$/, message: "must be an http(s) URL" })
+    .max(LIMITS.url)
+    .overwrite(cleanText)
+    .optional(),
+  expectedShards: shardNumber.optional(),
+  /** The shard joining (1-based), e.g. Playwright's `--shard 2/4`. */
+  shard: shardNumber.optional(),
+  attempt: attemptNumber.default(0),
+});
+
+export const finishShardInput = z.strictObject({ runId: id, shard: shardNumber });
+
+export const finishRunInput = z.strictObject({
+  runId: id,
+  /** Default: failed when a test failed, else passed. */
+  status: z.enum(["passed", "failed", "cancelled"]).optional(),
+});
+
+export const runIdInput = z.strictObject({ runId: id });
+
+/** Keyset cursor of run lists: the last run's start time and id. */
+function decodeRunCursor(value: string): { id: number; startedAt: Date } | undefined {
+  const [idPart, msPart, extra] = Buffer.from(value, "base64url").toString("utf8").split(":");
+  const runId = Number(idPart);
+  const startedAt = new Date(Number(msPart));
+  const valid =
+    extra === undefined &&
+    Number.isSafeInteger(runId) &&
+    runId > 0 &&
+    runId <= MAX_ID &&
+    isSupportedDate(startedAt);
+  return valid ? { id: runId, startedAt } : undefined;
+}
+
+function encodeRunCursor(run: { id: number; startedAt: Date }): string {
+  return Buffer.from(`${run.id}:${run.startedAt.getTime()}`).toString("base64url");
+}
+
+const runCursor = z
+  .string()
+  .max(100)
+  .refine((value) => decodeRunCursor(value) !== undefined, "is not a cursor returned by run.list");
+
+const pageSize = z.number().int().min(1).max(LIMITS.pageSize).default(50);
+
+export const listRunsInput = z
+  .strictObject({
+    projectId: id.optional(),
+    branch: shortText.optional(),
+    status: z.enum(RUN_STATUSES).optional(),
+    cursor: runCursor.optional(),
+    limit: pageSize,
+  })
+  .default({ limit: 50 });
+
+export const getRunInput = z.strictObject({
+  id,
+  /** The page of tests shown: one outcome, or all (by outcome, then test case id). */
+  outcome: z.enum(TEST_OUTCOMES).optional(),
+  /** `tests.nextCursor` of the previous page (a test case id). */
+  cursor: id.optional(),
+  limit: pageSize,
+});
+
+export const compareRunsInput = z.strictObject({
+  runId: id,
+  /** Default: the latest finished run of the project's default branch started before it. */
+  baseRunId: id.optional(),
+  /** Items per bucket (the counts are always complete). */
+  limit: z.number().int().min(1).max(1_000).default(100),
+});
+
+export interface RunView extends Run {
+  durationSeconds: number | null;
+  shards: { shard: number; attempt: number; startedAt: Date; finishedAt: Date | null }[];
+}
+
+export interface StartRunResult extends RunView {
+  /** True when this call created the run (false: it joined one). */
+  created: boolean;
+}
+
+const TERMINAL_RUN: readonly RunStatus[] = ["passed", "failed", "cancelled", "timed_out"];
+
+function durationOf(run: Run): number | null {
+  return run.finishedAt ? (run.finishedAt.getTime() - run.startedAt.getTime()) / 1000 : null;
+}
+
+async function shardsOf(db: Database, runId: number): Promise<RunView["shards"]> {
+  return db
+    .select({
+      shard: runShards.shard,
+      attempt: runShards.attempt,
+      startedAt: runShards.startedAt,
+      finishedAt: runShards.finishedAt,
+    })
+    .from(runShards)
+    .where(eq(runShards.runId, runId))
+    .orderBy(asc(runShards.shard));
+}
+
+async function viewOf(db: Database, run: Run): Promise<RunView> {
+  return { ...run, durationSeconds: durationOf(run), shards: await shardsOf(db, run.id) };
+}
+
+/**
+ * Starts a run, or joins the run of this (project, key): one INSERT ... ON CONFLICT, so any
+ * number of shards and retries starting at once make one run. A joining call fills fields still
+ * empty and never resets counts. A CI re-run (`attempt` > 0) of a finished run opens it again.
+ */
+export async function startRun(
+  db: Database,
+  actor: Actor,
+  raw: z.input<typeof startRunInput>,
+): Promise<StartRunResult> {
+  const input = startRunInput.parse(raw);
+  const projectId = await targetProject(db, actor, input.projectId, NEEDS.write);
+  return db.transaction(async (tx) => {
+    const [row] = await queryRows<{ id: number; created: boolean }>(
+      tx,
+      sql`insert into runs (project_id, key, name, branch, commit_sha, commit_message, pull_request,
+            ci_provider, ci_url, expected_shards)
+          values (${projectId}, ${input.key}, ${input.name ?? null}, ${input.branch ?? null},
+            ${input.commitSha ?? null}, ${input.commitMessage ?? null}, ${input.pullRequest ?? null},
+            ${input.ciProvider ?? null}, ${input.ciUrl ?? null}, ${input.expectedShards ?? null})
+          on conflict (project_id, key) do update set
+            name = coalesce(runs.name, excluded.name),
+            branch = coalesce(runs.branch, excluded.branch),
+            commit_sha = coalesce(runs.commit_sha, excluded.commit_sha),
+            commit_message = coalesce(runs.commit_message, excluded.commit_message),
+            pull_request = coalesce(runs.pull_request, excluded.pull_request),
+            ci_provider = coalesce(runs.ci_provider, excluded.ci_provider),
+            ci_url = coalesce(runs.ci_url, excluded.ci_url),
+            expected_shards = coalesce(runs.expected_shards, excluded.expected_shards),
+            status = case when ${input.attempt}::int > 0 and runs.status <> 'cancelled'
+              then 'running'::run_status else runs.status end,
+            finished_at = case when ${input.attempt}::int > 0 and runs.status <> 'cancelled'
+              then null else runs.finished_at end,
+            last_activity_at = now()
+          returning id, (xmax = 0) as created`,
+    );
+    if (!row) throw new Error("run upsert returned no row");
+    if (input.shard !== undefined) {
+      // A shard joining again with a higher attempt (a CI re-run of it) is open again.
+      await tx
+        .insert(runShards)
+        .values({ runId: row.id, shard: input.shard, attempt: input.attempt })
+        .onConflictDoUpdate({
+          target: [runShards.runId, runShards.shard],
+          set: {
+            attempt: sql`greatest(${runShards.attempt}, excluded.attempt)`,
+            finishedAt: sql`case when excluded.attempt > ${runShards.attempt} then null else ${runShards.finishedAt} end`,
+          },
+        });
+    }
+    const [run] = await tx.select().from(runs).where(eq(runs.id, row.id));
+    if (!run) throw new NotFoundError("Run", row.id);
+    return { ...(await viewOf(tx, run)), created: row.created };
+  });
+}
+
+/** The run, locked for the transaction, if the actor holds `need` in its project. */
+async function lockRun(tx: Database, actor: Actor, runId: number, need: ProjectRole) {
+  const [row] = await tx
+    .select({ run: runs, access: projectRoleSql(actor, runs.projectId) })
+    .from(runs)
+    .where(eq(runs.id, runId))
+    // Not FOR UPDATE: executions joining the run hold KEY SHARE on it through their foreign key.
+    .for("no key update");
+  assertRole(row?.access, need, "Run", runId);
+  if (!row) throw new NotFoundError("Run", runId);
+  return row.run;
+}
+
+/** The verdict of a finished run: failed when a test's outcome is failed, else passed. */
+const verdict = sql`case when ${runs.failed} > 0 then 'failed'::run_status else 'passed'::run_status end`;
+
+/**
+ * Marks a shard finished; when every expected shard has, the run finishes with its verdict.
+ * The run row is locked first, so of two last shards finishing at once, the later one sees the
+ * other's shard and finishes the run.
+ */
+export async function finishShard(
+  db: Database,
+  actor: Actor,
+  raw: z.input<typeof finishShardInput>,
+): Promise<RunView> {
+  const input = finishShardInput.parse(raw);
+  return db.transaction(async (tx) => {
+    await lockRun(tx, actor, input.runId, NEEDS.write);
+    await tx
+      .insert(runShards)
+      .values({ runId: input.runId, shard: input.shard, finishedAt: new Date() })
+      .onConflictDoUpdate({
+        target: [runShards.runId, runShards.shard],
+        set: { finishedAt: sql`coalesce(${runShards.finishedAt}, now())` },
+      });
+    await tx
+      .update(runs)
+      .set({ status: verdict, finishedAt: new Date(), lastActivityAt: new Date() })
+      .where(
+        and(
+          eq(runs.id, input.runId),
+          eq(runs.status, "running"),
+          sql`${runs.expectedShards} is not null`,
+          sql`(select count(*) from run_shards s where s.run_id = ${input.runId} and s.finished_at is not null) >= ${runs.expectedShards}`,
+        ),
+      );
+    const [run] = await tx.select().from(runs).where(eq(runs.id, input.runId));
+    if (!run) throw new NotFoundError("Run", input.runId);
+    return viewOf(tx, run);
+  });
+}
+
+/**
+ * Finishes a run now, with its verdict or the given status. Finishing a finished run again is a
+ * no-op; asking it to end otherwise than it did is a CONFLICT. Cancelling also cancels its
+ * executions still pending or running.
+ */
+export async function finishRun(
+  db: Database,
+  actor: Actor,
+  raw: z.input<typeof finishRunInput>,
+): Promise<RunView> {
+  const input = finishRunInput.parse(raw);
+  const finished = await db.transaction(async (tx) => {
+    const current = await lockRun(tx, actor, input.runId, NEEDS.write);
+    if (TERMINAL_RUN.includes(current.status)) {
+      if (input.status && input.status !== current.status) {
+        throw new ConflictError(
+          `run ${current.id} already ended as ${current.status}; it cannot become ${input.status}`,
+        );
+      }
+      return current;
+    }
+    const [run] = await tx
+      .update(runs)
+      .set({
+        status: input.status ?? verdict,
+        finishedAt: new Date(),
+        lastActivityAt: new Date(),
+      })
+      .where(eq(runs.id, input.runId))
+      .returning();
+    if (!run) throw new NotFoundError("Run", input.runId);
+    return run;
+  });
+  // After the run's lock is released: finishing executions lock their run (for its counts)
+  // after their roll-ups, so cancelling them while holding it could deadlock.
+  if (finished.status === "cancelled") await cancelOpenExecutions(db, [finished.id]);
+  return viewOf(db, finished);
+}
+
+export function cancelRun(db: Database, actor: Actor, raw: z.input<typeof runIdInput>) {
+  const input = runIdInput.parse(raw);
+  return finishRun(db, actor, { runId: input.runId, status: "cancelled" });
+}
+
+async function cancelOpenExecutions(tx: Database, runIds: number[]) {
+  if (runIds.length === 0) return;
+  await tx
+    .update(testExecutions)
+    .set({
+      status: "cancelled",
+      completedAt: sql`coalesce(${testExecutions.completedAt}, now())`,
+      errorMessage: sql`coalesce(${testExecutions.errorMessage}, 'cancelled: its run ended before it finished')`,
+      updatedAt: new Date(),
+    })
+    .where(
+      and(
+        inArray(testExecutions.runId, runIds),
+        inArray(testExecutions.status, ["pending", "running"]),
+      ),
+    );
+}
+
+/**
+ * Marks runs with no activity since `cutoff` timed_out and cancels their open executions. One
+ * UPDATE claims the runs, so on several instances each run is timed out by one of them.
+ */
+export async function timeOutQuietRuns(db: Database, cutoff: Date): Promise<number[]> {
+  const quietSince = sql`${cutoff.toISOString()}::timestamptz`;
+  const timedOut = await db
+    .update(runs)
+    .set({ status: "timed_out", finishedAt: new Date() })
+    .where(
+      and(
+        eq(runs.status, "running"),
+        sql`${runs.lastActivityAt} < ${quietSince}`,
+        // Executions starting or recording steps are activity too (they do not touch the run).
+        sql`not exists (select 1 from test_executions e where e.run_id = ${runs.id} and e.updated_at >= ${quietSince})`,
+      ),
+    )
+    .returning({ id: runs.id });
+  const ids = timedOut.map((run) => run.id);
+  // Separately, as in finishRun; should this process die in between, the stuck-execution
+  // sweeper fails them later.
+  await cancelOpenExecutions(db, ids);
+  return ids;
+}
+
+/** Runs newest first, paged by cursor, in one project (an admin naming none: every project). */
+export async function listRuns(
+  db: Database,
+  actor: Actor,
+  raw: z.input<typeof listRunsInput>,
+): Promise<{ items: Run[]; limit: number; nextCursor: string | null }> {
+  const input = listRunsInput.parse(raw);
+  const project = await readScope(db, actor, input.projectId);
+  const after = input.cursor ? decodeRunCursor(input.cursor) : undefined;
+  const items = await db
+    .select()
+    .from(runs)
+    .where(
+      and(
+        project === null ? undefined : eq(runs.projectId, project),
+        input.branch ? eq(runs.branch, input.branch) : undefined,
+        input.status ? eq(runs.status, input.status) : undefined,
+        after
+          ? sql`(${runs.startedAt}, ${runs.id}) < (${after.startedAt.toISOString()}::timestamptz, ${after.id})`
+          : undefined,
+      ),
+    )
+    .orderBy(desc(runs.startedAt), desc(runs.id))
+    .limit(input.limit);
+  const last = items[items.length - 1];
+  return {
+    items,
+    limit: input.limit,
+    nextCursor: items.length === input.limit && last ? encodeRunCursor(last) : null,
+  };
+}
+
+export interface RunTestItem {
+  testCaseId: number;
+  title: string;
+  key: string | null;
+  outcome: TestOutcome;
+  attempts: number;
+  executionId: number;
+  durationSeconds: number | null;
+  errorMessage: string | null;
+}
+
+async function readableRun(db: Database, actor: Actor, runId: number): Promise<Run> {
+  const [row] = await db
+    .select({ run: runs, access: projectRoleSql(actor, runs.projectId) })
+    .from(runs)
+    .where(eq(runs.id, runId));
+  assertRole(row?.access, NEEDS.read, "Run", runId);
+  if (!row) throw new NotFoundError("Run", runId);
+  return row.run;
+}
+
+const OUTCOME_ORDER = sql`array_position(array['failed', 'flaky', 'skipped', 'passed']::test_outcome[], ${runTests.outcome})`;
+
+function runTestsQuery(db: Database, runId: number, where: SQL | undefined) {
+  return db
+    .select({
+      testCaseId: runTests.testCaseId,
+      title: testCases.title,
+      key: testCases.key,
+      outcome: runTests.outcome,
+      attempts: runTests.attempts,
+      executionId: runTests.executionId,
+      durationSeconds: runTests.durationSeconds,
+      errorMessage: testExecutions.errorMessage,
+    })
+    .from(runTests)
+    .innerJoin(testCases, eq(testCases.id, runTests.testCaseId))
+    .leftJoin(testExecutions, eq(testExecutions.id, runTests.executionId))
+    .where(and(eq(runTests.runId, runId), where));
+}
+
+/**
+ * A run with its counts, duration and shards, and one page of its tests: those of `outcome`, or
+ * all of them failed first (then flaky, skipped, passed), by test case id within an outcome.
+ */
+export async function getRun(
+  db: Database,
+  actor: Actor,
+  raw: z.input<typeof getRunInput>,
+): Promise<RunView & { testsPage: { items: RunTestItem[]; nextCursor: number | null } }> {
+  const input = getRunInput.parse(raw);
+  const run = await readableRun(db, actor, input.id);
+  // Paged by (outcome order, test case id): the cursor is a test case id, its outcome read back.
+  const cursorOutcome = input.cursor
+    ? sql`(${OUTCOME_ORDER}, ${runTests.testCaseId}) > ((select array_position(array['failed', 'flaky', 'skipped', 'passed']::test_outcome[], c.outcome) from run_tests c where c.run_id = ${run.id} and c.test_case_id = ${input.cursor}), ${input.cursor})`
+    : undefined;
+  const [view, items] = await Promise.all([
+    viewOf(db, run),
+    runTestsQuery(
+      db,
+      run.id,
+      and(input.outcome ? eq(runTests.outcome, input.outcome) : undefined, cursorOutcome),
+    )
+      .orderBy(OUTCOME_ORDER, asc(runTests.testCaseId))
+      .limit(input.limit),
+  ]);
+  const last = items[items.length - 1];
+  return {
+    ...view,
+    testsPage: {
+      items,
+      nextCursor: items.length === input.limit && last ? last.testCaseId : null,
+    },
+  };
+}
+
+export interface CompareItem {
+  testCaseId: number;
+  title: string;
+  outcome: TestOutcome | null;
+  baseOutcome: TestOutcome | null;
+  executionId: number | null;
+  durationSeconds: number | null;
+  baseDurationSeconds: number | null;
+  errorMessage: string | null;
+}
+
+export const COMPARE_BUCKETS = [
+  "newFailures",
+  "stillFailing",
+  "fixed",
+  "flaky",
+  "added",
+  "removed",
+  "slower",
+] as const;
+export type CompareBucket = (typeof COMPARE_BUCKETS)[number];
+
+export interface RunComparison {
+  run: Run;
+  /** Null when there is no base run to compare with (then every test is "added"). */
+  base: Run | null;
+  counts: Record<CompareBucket, number>;
+  buckets: Record<CompareBucket, CompareItem[]>;
+}
+
+/** How much slower counts as slower: at least twice the base and at least a second more. */
+export const SLOWER_FACTOR = 2;
+export const SLOWER_MIN_SECONDS = 1;
+
+/**
+ * What changed between a run and its base: new failures (failing now, not in the base), still
+ * failing, fixed (failing in the base, passing now), flaky (flaky now), added, removed, and
+ * slower (≥ 2× and ≥ 1 s slower). The base: `baseRunId`, else the latest finished run of the
+ * project's default branch that started before this one.
+ */
+export async function compareRuns(
+  db: Database,
+  actor: Actor,
+  raw: z.input<typeof compareRunsInput>,
+): Promise<RunComparison> {
+  const input = compareRunsInput.parse(raw);
+  const run = await readableRun(db, actor, input.runId);
+  let base: Run | null = null;
+  if (input.baseRunId !== undefined) {
+    base = await readableRun(db, actor, input.baseRunId);
+    if (base.projectId !== run.projectId) throw new NotFoundError("Run", input.baseRunId);
+  } else {
+    const [found] = await db
+      .select({ run: runs })
+      .from(runs)
+      .innerJoin(projects, eq(projects.id, runs.projectId))
+      .where(
+        and(
+          eq(runs.projectId, run.projectId),
+          eq(runs.branch, projects.defaultBranch),
+          inArray(runs.status, ["passed", "failed"]),
+          sql`${runs.startedAt} < ${run.startedAt.toISOString()}::timestamptz`,
+          sql`${runs.id} <> ${run.id}`,
+        ),
+      )
+      .orderBy(desc(runs.startedAt), desc(runs.id))
+      .limit(1);
+    base = found?.run ?? null;
+  }
+  const rows = await queryRows<{
+    bucket: CompareBucket;
+    test_case_id: number;
+    title: string;
+    outcome: TestOutcome | null;
+    base_outcome: TestOutcome | null;
+    execution_id: number | null;
+    duration_seconds: number | null;
+    base_duration_seconds: number | null;
+    error_message: string | null;
+    bucket_size: number;
+  }>(
+    db,
+    sql`with now_tests as (select * from run_tests where run_id = ${run.id}),
+        base_tests as (select * from run_tests where run_id = ${base?.id ?? 0}),
+        paired as (
+          select coalesce(n.test_case_id, b.test_case_id) as test_case_id, n.outcome, b.outcome as base_outcome,
+            n.execution_id, n.duration_seconds, b.duration_seconds as base_duration_seconds
+          from now_tests n full join base_tests b on b.test_case_id = n.test_case_id),
+        bucketed as (
+          select p.*, x.bucket from paired p cross join lateral (values
+            (case when p.outcome = 'failed' and p.base_outcome is not null and p.base_outcome <> 'failed' then 'newFailures' end),
+            (case when p.outcome = 'failed' and p.base_outcome = 'failed' then 'stillFailing' end),
+            (case when p.outcome in ('passed', 'flaky') and p.base_outcome = 'failed' then 'fixed' end),
+            (case when p.outcome = 'flaky' then 'flaky' end),
+            (case when p.outcome is not null and p.base_outcome is null then 'added' end),
+            (case when p.outcome is null and p.base_outcome is not null then 'removed' end),
+            (case when p.duration_seconds >= ${SLOWER_FACTOR} * p.base_duration_seconds
+                   and p.duration_seconds - p.base_duration_seconds >= ${SLOWER_MIN_SECONDS} then 'slower' end)
+          ) as x(bucket) where x.bucket is not null),
+        ranked as (
+          select b.*, count(*) over (partition by b.bucket)::int as bucket_size,
+            row_number() over (partition by b.bucket order by b.test_case_id) as position
+          from bucketed b)
+        select r.bucket, r.test_case_id, t.title, r.outcome, r.base_outcome, r.execution_id,
+          r.duration_seconds, r.base_duration_seconds, e.error_message, r.bucket_size
+        from ranked r
+        join test_cases t on t.id = r.test_case_id
+        left join test_executions e on e.id = r.execution_id
+        where r.position <= ${input.limit}
+        order by r.bucket, r.test_case_id`,
+  );
+  const counts = Object.fromEntries(COMPARE_BUCKETS.map((b) => [b, 0])) as Record<
+    CompareBucket,
+    number
+  >;
+  const buckets = Object.fromEntries(COMPARE_BUCKETS.map((b) => [b, []])) as unknown as Record<
+    CompareBucket,
+    CompareItem[]
+  >;
+  for (const row of rows) {
+    counts[row.bucket] = row.bucket_size;
+    buckets[row.bucket].push({
+      testCaseId: row.test_case_id,
+      title: row.title,
+      outcome: row.outcome,
+      baseOutcome: row.base_outcome,
+      executionId: row.execution_id,
+      durationSeconds: row.duration_seconds,
+      baseDurationSeconds: row.base_duration_seconds,
+      errorMessage: row.error_message,
+    });
+  }
+  return { run, base, counts, buckets };
+}

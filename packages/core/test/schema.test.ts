@@ -103,6 +103,8 @@ describe("the migrated schema", () => {
     expect(rules).toEqual([
       "test_execution_steps.execution_id:CASCADE",
       "test_executions.project_id:CASCADE",
+      // Deleting a run keeps its executions (results are never lost with a run).
+      "test_executions.run_id:SET NULL",
       "test_executions.test_case_id:CASCADE",
       "test_executions.user_id:CASCADE",
     ]);

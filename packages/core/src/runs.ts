@@ -226,7 +226,7 @@ export async function finishShard(
   raw: z.input<typeof finishShardInput>,
 ): Promise<RunView> {
   const input = finishShardInput.parse(raw);
-  return db.transaction(async (tx) => {
+  const view = await db.transaction(async (tx) => {
     await lockRun(tx, actor, input.runId, NEEDS.write);
     await tx
       .insert(runShards)
@@ -250,6 +250,8 @@ export async function finishShard(
     if (!run) throw new NotFoundError("Run", input.runId);
     return viewOf(tx, run);
   });
+  if (view.status !== "running") await cancelOpenExecutions(db, [view.id]);
+  return view;
 }
 
 /**
@@ -285,9 +287,10 @@ export async function finishRun(
     if (!run) throw new NotFoundError("Run", input.runId);
     return run;
   });
-  // After the run's lock is released: finishing executions lock their run (for its counts)
-  // after their roll-ups, so cancelling them while holding it could deadlock.
-  if (finished.status === "cancelled") await cancelOpenExecutions(db, [finished.id]);
+  // Executions still open in a finished run (a killed shard's) are cancelled, after the run's
+  // lock is released: finishing executions lock their run (for its counts) after their
+  // roll-ups, so cancelling them while holding it could deadlock.
+  await cancelOpenExecutions(db, [finished.id]);
   return viewOf(db, finished);
 }
 

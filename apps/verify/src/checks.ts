@@ -392,6 +392,87 @@ const sharedProject: Check = {
   },
 };
 
+const runs: Check = {
+  name: "runs",
+  async run(ctx) {
+    const { client } = requireAdmin(ctx);
+    // A project of its own, so cleanup removes its runs with it.
+    const project = await client.project.create.mutate({
+      slug: `verify-runs-${ctx.runTag}`,
+      name: `Verify runs ${ctx.runTag}`,
+    });
+    ctx.created.projectIds.push(project.id);
+    const projectId = project.id;
+    const [login, checkout] = await client.testCase.ensureMany.mutate({
+      projectId,
+      testCases: [
+        { key: "verify › login", title: "login" },
+        { key: "verify › checkout", title: "checkout" },
+      ],
+    });
+    if (!login || !checkout) throw new Error("testCase.ensureMany answered too few test cases");
+    const record = async (
+      runId: number,
+      testCaseId: number,
+      result: "pass" | "fail",
+      attempt = 0,
+    ) => {
+      const run = await recordExecution(client, { testCaseId, runId, attempt });
+      await run.finish({
+        result,
+        errorMessage: result === "fail" ? "expected 2, got 3" : undefined,
+      });
+    };
+    // The base: the last finished run of the default branch, everything passing.
+    const base = await client.run.start.mutate({
+      projectId,
+      key: `verify-base-${ctx.runTag}`,
+      branch: "main",
+    });
+    await record(base.id, login.id, "pass");
+    await record(base.id, checkout.id, "pass");
+    expectEqual(
+      "the base run's status",
+      (await client.run.finish.mutate({ runId: base.id })).status,
+      "passed",
+    );
+    // This build: two shards of one key; login fails once and passes on its retry.
+    const key = `verify-build-${ctx.runTag}`;
+    const [first, second] = await Promise.all(
+      [1, 2].map((shard) =>
+        client.run.start.mutate({ projectId, key, branch: "main", expectedShards: 2, shard }),
+      ),
+    );
+    expectEqual("the run both shards joined", second?.id, first?.id);
+    const runId = first?.id ?? 0;
+    await record(runId, login.id, "fail", 0);
+    await record(runId, login.id, "pass", 1);
+    await record(runId, checkout.id, "fail");
+    const afterOne = await client.run.finishShard.mutate({ runId, shard: 1 });
+    expectEqual("the run's status with one of two shards finished", afterOne.status, "running");
+    const finished = await client.run.finishShard.mutate({ runId, shard: 2 });
+    expectEqual("the run's status when both shards finished", finished.status, "failed");
+    expectEqual(
+      "the run's counts (tests, passed, failed, flaky)",
+      [finished.tests, finished.passed, finished.failed, finished.flaky],
+      [2, 0, 1, 1],
+    );
+    const comparison = await client.run.compare.query({ runId });
+    expectEqual("the base the run is compared with", comparison.base?.id, base.id);
+    expectEqual(
+      "new failures against the base",
+      comparison.buckets.newFailures.map((t) => t.title),
+      ["checkout"],
+    );
+    expectEqual(
+      "flaky tests",
+      comparison.buckets.flaky.map((t) => t.title),
+      ["login"],
+    );
+    return `Run ${key} of 2 shards with a retry: failed with 1 flaky (login) and 1 new failure (checkout) against base run ${base.id}`;
+  },
+};
+
 const recorderSummary: Check = {
   name: "recorder summary",
   async run(ctx) {
@@ -602,6 +683,7 @@ export const checks: Check[] = [
   deletionVerified,
   memberIsolation,
   sharedProject,
+  runs,
   recorderSummary,
   invalidLifecycleMove,
   invalidInput,

@@ -7,7 +7,8 @@ const USAGE = `Usage: pnpm verify [options]
 
 Checks a TestTrack server end to end through the client SDK: the seed's 8 scenarios (login,
 test case, start, history, details with steps, filtered list, statistics, delete), then access
-control between users, a project shared by a maintainer, a member and a viewer, the step
+control between users, a project shared by a maintainer, a member and a viewer, a run of two
+shards with a retry compared with its base run, the step
 recorder, lifecycle and input refusals, and API tokens.
 Prints one [OK] or [FAIL] line per check and "N passed, N failed"; exits 1 if any check failed.
 

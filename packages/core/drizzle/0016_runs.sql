@@ -57,7 +57,7 @@ CREATE INDEX "runs_project_branch_idx" ON "runs" USING btree ("project_id","bran
 CREATE INDEX "runs_running_idx" ON "runs" USING btree ("status","last_activity_at");--> statement-breakpoint
 ALTER TABLE "test_executions" ADD CONSTRAINT "test_executions_run_id_runs_id_fk" FOREIGN KEY ("run_id") REFERENCES "public"."runs"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "test_executions_run_idx" ON "test_executions" USING btree ("run_id","test_case_id","attempt");--> statement-breakpoint
--- Keeps run_tests (each test's outcome in a run: its latest finished execution's result; flaky when
+-- Keeps run_tests (each test's outcome in a run: its last finished attempt's result; flaky when
 -- an earlier attempt failed or errored and the last passed) and the run's counts equal to what
 -- its finished executions say, in the writing transaction. Statement-level like the roll-ups:
 -- only the (run, test) pairs whose finished executions changed are recomputed from their few
@@ -109,9 +109,8 @@ BEGIN
       SELECT e.id, e.result, e.duration_seconds FROM test_executions e
       WHERE e.run_id = t.run_id AND e.test_case_id = t.test_case_id
         AND e.status IN ('completed', 'failed', 'cancelled')
-      -- The latest execution is the last attempt: retries follow the try they repeat, and a CI
-      -- re-run's executions follow the run it repeats (whose attempt numbers start again).
-      ORDER BY e.id DESC LIMIT 1) last
+      -- The last attempt: the highest attempt number, the latest execution among equals.
+      ORDER BY e.attempt DESC, e.id DESC LIMIT 1) last
     CROSS JOIN LATERAL (
       SELECT count(*)::int AS attempts, coalesce(bool_or(e.result IN ('fail', 'error')), false) AS failed_before
       FROM test_executions e

@@ -53,8 +53,11 @@ export const startExecutionInput = z.strictObject({
   idempotencyKey: text().trim().min(1).max(LIMITS.idempotencyKey).optional(),
   /** The run (CI build) this execution belongs to; it must be running, in the same project. */
   runId: id.optional(),
-  /** Which try of the test this is within the run: 0 first, 1.. retries. */
-  attempt: z.number().int().min(0).max(1_000).default(0),
+  /**
+   * Which try of the test this is within the run: 0 first, 1.. retries. The reporters number a
+   * CI re-run's tries from 100 × its attempt, so they come after the tries of the run it repeats.
+   */
+  attempt: z.number().int().min(0).max(100_000).default(0),
 });
 
 const executionFilters = {
@@ -121,6 +124,8 @@ export const updateExecutionInput = z.strictObject({
   errorMessage: text().max(LIMITS.message).optional(),
   screenshotPath: path.optional(),
   videoPath: path.optional(),
+  /** Which try of the test this is, when the runner tells only at the end (Vitest's retries). */
+  attempt: z.number().int().min(0).max(100_000).optional(),
 });
 
 export type ExecutionSummary = Pick<
@@ -456,14 +461,23 @@ export async function updateExecution(
 type ExecutionChanges = Omit<z.output<typeof updateExecutionInput>, "id">;
 
 function nextExecutionState(current: TestExecution, changes: ExecutionChanges, now: Date) {
-  const { status, result, startedAt, completedAt, durationSeconds, ...artifacts } = changes;
+  const { status, result, startedAt, completedAt, durationSeconds, attempt, ...artifacts } =
+    changes;
   if (isTerminal(current.status)) {
-    assertUnchangedWhenFinal(current, { status, result, startedAt, completedAt, durationSeconds });
+    assertUnchangedWhenFinal(current, {
+      status,
+      result,
+      startedAt,
+      completedAt,
+      durationSeconds,
+      attempt,
+    });
     return artifacts;
   }
   const to = status ?? current.status;
   assertTransition(current.status, to);
   const next: Partial<TestExecution> = { ...artifacts, status: to };
+  if (attempt !== undefined) next.attempt = attempt;
   if (result) next.result = result;
   next.startedAt = startedAt ?? current.startedAt ?? (to !== "pending" ? now : null);
   if (isTerminal(to)) {
@@ -486,7 +500,7 @@ function assertUnchangedWhenFinal(
   current: TestExecution,
   asked: Pick<
     ExecutionChanges,
-    "status" | "result" | "startedAt" | "completedAt" | "durationSeconds"
+    "status" | "result" | "startedAt" | "completedAt" | "durationSeconds" | "attempt"
   >,
 ) {
   const differs =
@@ -495,10 +509,11 @@ function assertUnchangedWhenFinal(
     (asked.startedAt !== undefined && asked.startedAt.getTime() !== current.startedAt?.getTime()) ||
     (asked.completedAt !== undefined &&
       asked.completedAt.getTime() !== current.completedAt?.getTime()) ||
-    (asked.durationSeconds !== undefined && asked.durationSeconds !== current.durationSeconds);
+    (asked.durationSeconds !== undefined && asked.durationSeconds !== current.durationSeconds) ||
+    (asked.attempt !== undefined && asked.attempt !== current.attempt);
   if (differs) {
     throw new ConflictError(
-      `execution ${current.id} is already ${current.status}, which is final; its status, result and timings cannot change`,
+      `execution ${current.id} is already ${current.status}, which is final; its status, result, timings and attempt cannot change`,
     );
   }
 }

@@ -1,6 +1,14 @@
 import { and, asc, desc, eq, inArray, type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
-import { type Actor, assertRole, NEEDS, projectRoleSql, readScope, targetProject } from "./actor";
+import {
+  type Actor,
+  assertRole,
+  defaultProjectId,
+  NEEDS,
+  projectRoleSql,
+  readScope,
+  targetProject,
+} from "./actor";
 import { type Database, queryRows } from "./db";
 import { ConflictError, NotFoundError } from "./errors";
 import { cleanText, id, isSupportedDate, LIMITS, MAX_ID, text } from "./limits";
@@ -93,14 +101,22 @@ export const listRunsInput = z
   })
   .default({ limit: 50 });
 
-export const getRunInput = z.strictObject({
-  id,
-  /** The page of tests shown: one outcome, or all (by outcome, then test case id). */
-  outcome: z.enum(TEST_OUTCOMES).optional(),
-  /** `tests.nextCursor` of the previous page (a test case id). */
-  cursor: id.optional(),
-  limit: pageSize,
-});
+export const getRunInput = z
+  .strictObject({
+    /** The run by id, or by its key (in `projectId`, default the token's or personal project). */
+    id: id.optional(),
+    key: text().trim().min(1).max(LIMITS.runKey).optional(),
+    projectId: id.optional(),
+    /** The page of tests shown: one outcome, or all (by outcome, then test case id). */
+    outcome: z.enum(TEST_OUTCOMES).optional(),
+    /** `testsPage.nextCursor` of the previous page (a test case id). */
+    cursor: id.optional(),
+    limit: pageSize,
+  })
+  .refine((input) => (input.id === undefined) !== (input.key === undefined), {
+    message: "name the run by id or by key (exactly one)",
+    path: ["id"],
+  });
 
 export const compareRunsInput = z.strictObject({
   runId: id,
@@ -395,6 +411,22 @@ async function readableRun(db: Database, actor: Actor, runId: number): Promise<R
   return row.run;
 }
 
+async function runByKey(
+  db: Database,
+  actor: Actor,
+  key: string,
+  projectId: number | undefined,
+): Promise<Run> {
+  const project = projectId ?? (await defaultProjectId(db, actor));
+  const [row] = await db
+    .select({ run: runs, access: projectRoleSql(actor, runs.projectId) })
+    .from(runs)
+    .where(and(eq(runs.projectId, project), eq(runs.key, key)));
+  assertRole(row?.access, NEEDS.read, "Run", key);
+  if (!row) throw new NotFoundError("Run", key);
+  return row.run;
+}
+
 const OUTCOME_ORDER = sql`array_position(array['failed', 'flaky', 'skipped', 'passed']::test_outcome[], ${runTests.outcome})`;
 
 function runTestsQuery(db: Database, runId: number, where: SQL | undefined) {
@@ -425,7 +457,10 @@ export async function getRun(
   raw: z.input<typeof getRunInput>,
 ): Promise<RunView & { testsPage: { items: RunTestItem[]; nextCursor: number | null } }> {
   const input = getRunInput.parse(raw);
-  const run = await readableRun(db, actor, input.id);
+  const run =
+    input.key !== undefined
+      ? await runByKey(db, actor, input.key, input.projectId)
+      : await readableRun(db, actor, input.id ?? 0);
   // Paged by (outcome order, test case id): the cursor is a test case id, its outcome read back.
   const cursorOutcome = input.cursor
     ? sql`(${OUTCOME_ORDER}, ${runTests.testCaseId}) > ((select array_position(array['failed', 'flaky', 'skipped', 'passed']::test_outcome[], c.outcome) from run_tests c where c.run_id = ${run.id} and c.test_case_id = ${input.cursor}), ${input.cursor})`

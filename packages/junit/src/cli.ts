@@ -1,10 +1,13 @@
 #!/usr/bin/env node
+import { appendFileSync } from "node:fs";
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import { createTestTrackClient, type TestTrackClient, type TriggeredBy } from "@testtrack/client";
+import { detectRun, parseShard, type RunContext, type Shard } from "@testtrack/client/reporting";
 import { TRPCClientError } from "@trpc/client";
 import { type ImportSummary, importJUnitFiles, summaryLine } from "./importer.js";
 import { ProgressBar } from "./progress.js";
+import { FAIL_ON, type FailOn, failsOn, summaryMarkdown } from "./summary.js";
 
 const USAGE = `Usage: testtrack <command> [options]
 
@@ -18,6 +21,10 @@ Commands:
   project add-member <project> <email>  add a user (--role viewer | member | maintainer)
   token create --name <name>            create an API token, shown once; with --project, a
                                         project token that reaches that project only
+  run start                             start (or join) the run of this CI build
+  run finish                            finish it (--status passed | failed | cancelled)
+  run summary                           the run and what changed since the last run of the
+                                        default branch (--format markdown | json, --fail-on)
 
 <project> is a project's id or slug.
 
@@ -33,6 +40,14 @@ Options:
   --environment <name>   import: environment label for every execution
   --browser <name>       import: browser label for every execution
   --trigger <kind>       import: manual | scheduled | ci_cd | webhook (default: ci_cd when CI is set)
+  --run-key <key>        the run (CI build): default detected from CI (GitHub Actions, GitLab CI,
+                         Buildkite, CircleCI, Jenkins, Azure Pipelines) or TESTTRACK_RUN_KEY;
+                         outside CI an import records into no run unless given one
+  --shard <i/n>          import, run start: this part of a sharded run (default TESTTRACK_SHARD)
+  --status <status>      run finish: passed | failed | cancelled (default: failed if a test failed)
+  --format <format>      run summary: markdown (default) | json; markdown is also appended to
+                         $GITHUB_STEP_SUMMARY when it is set
+  --fail-on <what>       run summary: exit 1 on new-failures | failures | never (default never)
   --json                 print the answer as JSON
   -h, --help             show this help
 `;
@@ -68,6 +83,7 @@ async function main(argv: string[]): Promise<number> {
     if (command === "import") return await importCommand(values, rest);
     if (command === "project") return await projectCommand(values, rest);
     if (command === "token") return await tokenCommand(values, rest);
+    if (command === "run") return await runCommand(values, rest);
     throw new UsageError(`unknown command ${command ? `"${command}"` : "(none)"}`);
   } catch (error) {
     if (error instanceof UsageError) {
@@ -233,8 +249,11 @@ async function importCommand(values: Values, files: string[]): Promise<number> {
   const projectId = project ? await projectIdOf(client, project) : undefined;
 
   const progress = new ProgressBar(process.stderr);
+  const shard = values.shard === undefined ? undefined : shardOf(values.shard);
   const summary = await importJUnitFiles(client, files, {
     projectId,
+    runKey: values["run-key"],
+    shard,
     environment: values.environment,
     browser: values.browser,
     triggeredBy: trigger,
@@ -249,7 +268,91 @@ async function importCommand(values: Values, files: string[]): Promise<number> {
     process.stderr.write(`testtrack: ${file}:${line}: could not upload: ${message}\n`);
   }
   process.stdout.write(`${summaryLine(summary)}\n`);
+  if (summary.run) {
+    process.stdout.write(
+      `Run ${summary.run.key} (id ${summary.run.id}): ${summary.run.status ?? "?"}\n`,
+    );
+  }
   return summary.rejected.length > 0 || summary.uploadErrors.length > 0 ? 1 : 0;
+}
+
+function shardOf(value: string): Shard {
+  const shard = parseShard(value);
+  if (!shard) throw new UsageError(`--shard must be i/n with 1 ≤ i ≤ n, e.g. 2/4 (not "${value}")`);
+  return shard;
+}
+
+/** The run this command means: --run-key, else the CI build's (TESTTRACK_RUN_KEY, CI's ids). */
+function runContextOf(values: Values): RunContext {
+  const detected = detectRun();
+  const key = values["run-key"]?.trim();
+  if (key) return { ...detected, key };
+  if (detected.provider === null && !process.env.TESTTRACK_RUN_KEY) {
+    throw new UsageError(
+      "no CI build detected: name the run with --run-key (or TESTTRACK_RUN_KEY)",
+    );
+  }
+  return detected;
+}
+
+async function runCommand(values: Values, args: string[]): Promise<number> {
+  const [action] = args;
+  if (action !== "start" && action !== "finish" && action !== "summary") {
+    throw new UsageError(
+      `unknown run command ${action ? `"${action}"` : "(none)"}: use start, finish or summary`,
+    );
+  }
+  const context = runContextOf(values);
+  const status = values.status as "passed" | "failed" | "cancelled" | undefined;
+  if (status !== undefined && !["passed", "failed", "cancelled"].includes(status)) {
+    throw new UsageError("--status must be passed, failed or cancelled");
+  }
+  const format = values.format ?? "markdown";
+  if (format !== "markdown" && format !== "json") {
+    throw new UsageError("--format must be markdown or json");
+  }
+  const failOn = (values["fail-on"] ?? "never") as FailOn;
+  if (!FAIL_ON.includes(failOn))
+    throw new UsageError(`--fail-on must be one of ${FAIL_ON.join(", ")}`);
+  const shard = values.shard === undefined ? undefined : shardOf(values.shard);
+  const client = connect(values);
+  const projectId = values.project ? await projectIdOf(client, values.project) : undefined;
+  if (action === "start") {
+    const run = await client.run.start.mutate({
+      projectId,
+      key: context.key,
+      name: values.name ?? context.name,
+      branch: context.branch,
+      commitSha: context.commitSha,
+      commitMessage: context.commitMessage,
+      pullRequest: context.pullRequest,
+      ciProvider: context.provider ?? undefined,
+      ciUrl: context.ciUrl,
+      expectedShards: shard?.total,
+      shard: shard?.current,
+      attempt: context.attempt,
+    });
+    print(values, run, [`${run.created ? "Started" : "Joined"} run ${run.key} (id ${run.id})`]);
+    return 0;
+  }
+  const run = await client.run.get.query({ key: context.key, projectId, limit: 1 });
+  if (action === "finish") {
+    const finished = await client.run.finish.mutate({ runId: run.id, status });
+    print(values, finished, [`Run ${finished.key} (id ${finished.id}): ${finished.status}`]);
+    return 0;
+  }
+  const comparison = await client.run.compare.query({ runId: run.id, limit: 1_000 });
+  const url = values.url ?? process.env.TESTTRACK_URL ?? "";
+  const markdown = summaryMarkdown(run, comparison, url);
+  if (process.env.GITHUB_STEP_SUMMARY)
+    appendFileSync(process.env.GITHUB_STEP_SUMMARY, `${markdown}\n`);
+  const { testsPage: _page, ...runFields } = run;
+  process.stdout.write(
+    format === "json"
+      ? `${JSON.stringify({ run: runFields, base: comparison.base, counts: comparison.counts, buckets: comparison.buckets }, null, 2)}\n`
+      : markdown,
+  );
+  return failsOn(failOn, run, comparison) ? 1 : 0;
 }
 
 function printWarnings(warnings: ImportSummary["warnings"]): void {
@@ -280,6 +383,11 @@ function parse(argv: string[]) {
       environment: { type: "string" },
       browser: { type: "string" },
       trigger: { type: "string" },
+      "run-key": { type: "string" },
+      shard: { type: "string" },
+      status: { type: "string" },
+      format: { type: "string" },
+      "fail-on": { type: "string" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },

@@ -9,12 +9,15 @@ import {
 } from "@testtrack/client";
 import {
   closeExecution,
+  detectRun,
   fitDuration,
   fitEnd,
   fitStart,
   fitTimings,
   LIMITS,
   labelOf,
+  RunJoin,
+  type Shard,
   TestCaseCatalog,
   tagsOf,
   testCaseKey,
@@ -37,6 +40,13 @@ export interface ImportOptions {
   /** Test cases uploaded at once (their calls share HTTP batches). Default 16. */
   concurrency?: number;
   onProgress?: (progress: ImportProgress) => void;
+  /**
+   * The run (CI build) to import into: default the one CI's environment names (`detectRun`);
+   * outside CI, none unless a key is given.
+   */
+  runKey?: string;
+  /** This import's part of a sharded run ("--shard 2/4"); the run finishes with its last shard. */
+  shard?: Shard;
 }
 
 export interface ImportProgress {
@@ -66,6 +76,8 @@ export interface ImportSummary {
    * name, a timestamp or duration TestTrack cannot store as written), by file and line.
    */
   warnings: JUnitWarning[];
+  /** The run imported into, and its status afterwards. */
+  run?: { id: number; key: string; status: string | undefined };
 }
 
 interface ValidFile {
@@ -120,14 +132,17 @@ export async function importJUnitFiles(
   }
   const total = valid.reduce((sum, file) => sum + file.tests, 0);
   const catalog = new TestCaseCatalog(client, options.retry ?? {}, options.projectId);
+  const join = runJoinOf(client, options, (message) =>
+    summary.warnings.push({ file: "run", line: 0, message }),
+  );
   const concurrency = options.concurrency ?? 16;
   let done = 0;
   for (const file of valid) {
     const upload = (testCase: JUnitTestCase) =>
-      uploadTestCase(client, catalog, file, testCase, options).then(
-        (outcome) => {
-          if (outcome === "created") summary.created++;
-          else summary.alreadyImported++;
+      uploadTestCase(client, catalog, join, file, testCase, options).then(
+        ({ created, final }) => {
+          summary.created += created;
+          if (final === "already imported") summary.alreadyImported++;
         },
         (error: unknown) => {
           const message = error instanceof Error ? error.message : String(error);
@@ -147,7 +162,33 @@ export async function importJUnitFiles(
     await Promise.all(inFlight);
     summary.files++;
   }
+  const runId = await join?.runId();
+  if (join && runId !== undefined) {
+    summary.run = { id: runId, key: join.context.key, status: await join.finish() };
+  }
   return summary;
+}
+
+/** The run to import into: CI's build, or the given key; outside CI without a key, none. */
+function runJoinOf(
+  client: TestTrackClient,
+  options: ImportOptions,
+  warn: (message: string) => void,
+): RunJoin | undefined {
+  const run = detectRun();
+  const key = options.runKey?.trim();
+  if (!key && run.provider === null && !process.env.TESTTRACK_RUN_KEY) return undefined;
+  return new RunJoin(
+    client,
+    options.retry ?? {},
+    {
+      projectId: options.projectId,
+      run: key ? { ...run, key } : run,
+      shard: options.shard,
+      name: "JUnit import",
+    },
+    warn,
+  );
 }
 
 function count(summary: ImportSummary, testCase: JUnitTestCase): void {
@@ -182,18 +223,73 @@ export function summaryLine(summary: ImportSummary): string {
 async function uploadTestCase(
   client: TestTrackClient,
   catalog: TestCaseCatalog,
+  join: RunJoin | undefined,
   file: ValidFile,
   testCase: JUnitTestCase,
   options: ImportOptions,
-): Promise<"created" | "already imported"> {
-  const retry = options.retry ?? {};
+): Promise<{ created: number; final: "created" | "already imported" }> {
   const { outcome } = outcomeOf(testCase);
   const testCaseId = await catalog.idFor(
     testCaseKey([testCase.classname, testCase.name]),
     titleOf(testCase),
     tagsOf(["junit", testCase.suite]),
   );
+  const runId = await join?.runId();
+  // Surefire's reruns of a test that passed at last: each failed try is an execution of its own.
+  const tries = testCase.earlierTries ?? [];
+  let created = 0;
+  for (const [index, earlier] of tries.entries()) {
+    const earlierTry = await uploadTry(
+      client,
+      join,
+      runId,
+      file,
+      testCase,
+      options,
+      testCaseId,
+      index,
+      {
+        ...outcome,
+        status: "failed",
+        result: earlier.result,
+        errorMessage: fitStart(earlier.errorMessage, LIMITS.message),
+        consoleLog: undefined,
+      },
+    );
+    if (earlierTry === "created") created++;
+  }
+  const final = await uploadTry(
+    client,
+    join,
+    runId,
+    file,
+    testCase,
+    options,
+    testCaseId,
+    tries.length,
+    outcome,
+  );
+  return { created: created + (final === "created" ? 1 : 0), final };
+}
+
+/** One try of a test case as one execution, started and closed (idempotently). */
+async function uploadTry(
+  client: TestTrackClient,
+  join: RunJoin | undefined,
+  runId: number | undefined,
+  file: ValidFile,
+  testCase: JUnitTestCase,
+  options: ImportOptions,
+  testCaseId: number,
+  tryIndex: number,
+  outcome: ExecutionUpdate,
+): Promise<"created" | "already imported"> {
+  const retry = options.retry ?? {};
+  const attempt = join ? join.executionAttempt(tryIndex) : tryIndex;
+  // Only what is set goes in (the idempotency key hashes it): a plain import keys as before.
   const start = {
+    ...(runId !== undefined ? { runId } : {}),
+    ...(attempt > 0 ? { attempt } : {}),
     testCaseId,
     browser: labelOf(options.browser),
     environment: labelOf(options.environment),

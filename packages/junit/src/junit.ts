@@ -25,6 +25,11 @@ export interface JUnitTestCase {
   startedAt?: Date;
   errorMessage?: string;
   consoleLog?: string;
+  /**
+   * Failed tries before the last one, for a test that passed at last after reruns (Maven
+   * Surefire's flakyFailure / flakyError elements), in order.
+   */
+  earlierTries?: { result: "fail" | "error"; errorMessage: string }[];
 }
 
 /** A file that is not a JUnit report (or not well-formed XML): nothing of it may be imported. */
@@ -291,7 +296,19 @@ function finishTestCase(
     startedAt,
     errorMessage: failures.length > 0 ? failures.map(problemText).join("\n\n") : undefined,
     consoleLog: consoleLogOf(open.captured),
+    ...(result === "pass" ? earlierTriesOf(open.captured) : {}),
   };
+}
+
+/** Surefire's flaky* elements of a test that passed at last, as the failed tries they were. */
+function earlierTriesOf(captured: Captured[]): Pick<JUnitTestCase, "earlierTries"> {
+  const tries = captured
+    .filter((c) => c.element === "flakyFailure" || c.element === "flakyError")
+    .map((c) => ({
+      result: c.element === "flakyError" ? ("error" as const) : ("fail" as const),
+      errorMessage: problemText(c),
+    }));
+  return tries.length > 0 ? { earlierTries: tries } : {};
 }
 
 /** classname › name, or the name alone when the classname says nothing more (jest-junit). */

@@ -1,3 +1,5 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTestTrackClient } from "@testtrack/client";
 import { createTestPrincipal, startTestServer, type TestServer } from "@testtrack/server/testing";
@@ -81,5 +83,154 @@ describe("testtrack project and token", () => {
     const missing = await testtrack(["project", "members", "no-such-project"], env);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toBe("testtrack: Project no-such-project was not found (NOT_FOUND)\n");
+  });
+});
+
+describe("testtrack run", () => {
+  let server: TestServer;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    const { token } = await createTestPrincipal(server.database);
+    // No CI variables from the machine running the tests.
+    env = {
+      TESTTRACK_URL: server.url,
+      TESTTRACK_TOKEN: token,
+      CI: "",
+      GITHUB_ACTIONS: "",
+      GITLAB_CI: "",
+    };
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it("summarises a crafted history in buckets, as JSON and as a job summary, and exits by --fail-on", async () => {
+    const client = createTestTrackClient({ url: server.url, token: env.TESTTRACK_TOKEN ?? "" });
+    const project = await client.project.create.mutate({ slug: "crafted", name: "Crafted" });
+    const names = ["steady", "breaks", "fixed", "broken", "removed", "added", "slow"];
+    const cases = await client.testCase.ensureMany.mutate({
+      projectId: project.id,
+      testCases: names.map((name) => ({ key: `shop › ${name}`, title: name })),
+    });
+    const id = (name: string) => cases[names.indexOf(name)]?.id ?? 0;
+    const record = async (runId: number, name: string, result: "pass" | "fail", seconds = 1) => {
+      const { executionId } = await client.execution.start.mutate({ testCaseId: id(name), runId });
+      await client.execution.update.mutate({ id: executionId, status: "running" });
+      await client.execution.update.mutate({
+        id: executionId,
+        status: result === "pass" ? "completed" : "failed",
+        result,
+        durationSeconds: seconds,
+        errorMessage: result === "fail" ? `${name}: expected 2\n    at cart.ts:3` : undefined,
+      });
+    };
+    const started = await testtrack(
+      ["run", "start", "--run-key", "base-1", "--project", "crafted", "--json"],
+      { ...env, TESTTRACK_BRANCH: "main" },
+    );
+    expect(started.code, started.stderr).toBe(0);
+    const base = JSON.parse(started.stdout) as { id: number; branch: string };
+    expect(base.branch).toBe("main");
+    for (const name of ["steady", "breaks", "removed"]) await record(base.id, name, "pass");
+    for (const name of ["fixed", "broken"]) await record(base.id, name, "fail");
+    await record(base.id, "slow", "pass", 2);
+    const finished = await testtrack(
+      ["run", "finish", "--run-key", "base-1", "--project", "crafted"],
+      env,
+    );
+    expect(finished.stdout.trim()).toBe(`Run base-1 (id ${base.id}): failed`);
+
+    const run = await client.run.start.mutate({
+      projectId: project.id,
+      key: "pr-7",
+      branch: "feature",
+    });
+    await record(run.id, "steady", "pass");
+    await record(run.id, "breaks", "fail");
+    await record(run.id, "fixed", "pass");
+    await record(run.id, "broken", "fail");
+    await record(run.id, "added", "pass");
+    await record(run.id, "slow", "pass", 6);
+    await client.run.finish.mutate({ runId: run.id });
+
+    const dir = mkdtempSync(join(tmpdir(), "testtrack-summary-"));
+    try {
+      const stepSummary = join(dir, "summary.md");
+      const summary = await testtrack(
+        ["run", "summary", "--run-key", "pr-7", "--project", "crafted", "--format", "json"],
+        { ...env, GITHUB_STEP_SUMMARY: stepSummary },
+      );
+      expect(summary.code, summary.stderr).toBe(0);
+      const parsed = JSON.parse(summary.stdout) as {
+        base: { id: number };
+        buckets: Record<string, { title: string }[]>;
+      };
+      expect(parsed.base.id).toBe(base.id);
+      const titles = Object.fromEntries(
+        Object.entries(parsed.buckets).map(([bucket, items]) => [
+          bucket,
+          items.map((i) => i.title),
+        ]),
+      );
+      expect(titles).toEqual({
+        newFailures: ["breaks"],
+        stillFailing: ["broken"],
+        fixed: ["fixed"],
+        flaky: [],
+        added: ["added"],
+        removed: ["removed"],
+        slower: ["slow"],
+      });
+      const markdown = readFileSync(stepSummary, "utf8");
+      expect(markdown).toContain("### New failures (1)");
+      expect(markdown).toMatch(
+        /- `breaks` — breaks: expected 2 \(\[details\]\(http:\/\/.+\/executions\/\d+\)\)/,
+      );
+      expect(markdown).toContain("- `slow`: 2 s → 6 s");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const exitFor = async (failOn: string) =>
+      (
+        await testtrack(
+          ["run", "summary", "--run-key", "pr-7", "--project", "crafted", "--fail-on", failOn],
+          env,
+        )
+      ).code;
+    expect(await exitFor("new-failures")).toBe(1);
+    expect(await exitFor("failures")).toBe(1);
+    expect(await exitFor("never")).toBe(0);
+    // The base run had failures but no base of its own: no new failures.
+    const baseExit = await testtrack(
+      [
+        "run",
+        "summary",
+        "--run-key",
+        "base-1",
+        "--project",
+        "crafted",
+        "--fail-on",
+        "new-failures",
+      ],
+      env,
+    );
+    expect(baseExit.code).toBe(0);
+    expect(baseExit.stdout).toContain(
+      "No earlier finished run of the default branch to compare with.",
+    );
+  });
+
+  it("asks for a run key outside CI, and refuses a bad --shard or --fail-on", async () => {
+    const none = await testtrack(["run", "summary"], env);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/no CI build detected: name the run with --run-key/);
+    expect((await testtrack(["run", "start", "--run-key", "k", "--shard", "5/4"], env)).code).toBe(
+      2,
+    );
+    expect(
+      (await testtrack(["run", "summary", "--run-key", "k", "--fail-on", "often"], env)).code,
+    ).toBe(2);
   });
 });

@@ -480,10 +480,11 @@ describe("testtrack import", () => {
     ]);
     expect(run.code).toBe(0);
     expect(run.stdout.trim()).toBe(
-      "Imported 11 files: 38 tests (18 passed, 11 failed, 1 errors, 8 skipped); 38 executions created; 8 warnings",
+      "Imported 11 files: 38 tests (18 passed, 11 failed, 1 errors, 8 skipped); 39 executions created; 8 warnings",
     );
+    // 38 tests, and the failed try of the one that passed on a rerun (a Surefire flakyFailure).
     const { items, total } = await client.execution.list.query({ limit: 100 });
-    expect(total).toBe(before + 38);
+    expect(total).toBe(before + 39);
     for (const status of ["pending", "running", "cancelled"] as const) {
       expect((await client.execution.list.query({ status })).total, status).toBe(0);
     }
@@ -509,6 +510,15 @@ describe("testtrack import", () => {
     expect(imported("shop::cart › tests::applies_a_discount")).toMatchObject({
       startedAt: "2026-11-20T09:30:00.126Z",
     });
+    // Passed on a rerun: its failed try first (attempt 0), then the pass (attempt 1).
+    const tries = items
+      .filter((e) => e.testCaseTitle === "shop::cart › tests::reads_the_stock")
+      .sort((a, b) => a.attempt - b.attempt);
+    expect(tries.map((e) => [e.attempt, e.result])).toEqual([
+      [0, "fail"],
+      [1, "pass"],
+    ]);
+    expect(tries[0]?.errorMessage).toContain("test failure with exit code 101");
 
     const again = await testtrack(["import", ...files], env);
     expect(again.code).toBe(0);
@@ -578,6 +588,7 @@ describe("testtrack import", () => {
     const run = await testtrack(["import"], env);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain("testtrack: name at least one JUnit XML file");
-    expect(run.stderr).toContain("Usage: testtrack import <junit.xml>...");
+    expect(run.stderr).toContain("Usage: testtrack <command> [options]");
+    expect(run.stderr).toContain("import <junit.xml>...");
   });
 });

@@ -1,4 +1,5 @@
 import type {
+  FullConfig,
   FullProject,
   FullResult,
   Reporter,
@@ -15,7 +16,6 @@ import {
   type RetryOptions,
   type RouterInputs,
   type RouterOutputs,
-  recordExecution,
   type TestTrackClient,
   type TriggeredBy,
 } from "@testtrack/client";
@@ -31,6 +31,8 @@ import {
   type PendingClose,
   plainText,
   projectIdFrom,
+  RunJoin,
+  recordExecutionInRun,
   recordedSummary,
   type ServerAddress,
   serverAddressFrom,
@@ -96,6 +98,8 @@ export class TestTrackReporter implements Reporter {
   private readonly server: ServerAddress | undefined;
   private readonly client: TestTrackClient | undefined;
   private readonly catalog: TestCaseCatalog | undefined;
+  /** The run (CI build) this process records into: joined in onBegin, where the shard is known. */
+  private runJoin: RunJoin | undefined;
   private readonly options: TestTrackReporterOptions;
   private readonly retry: RetryOptions;
   private readonly attempts = new Map<TestResult, Attempt>();
@@ -120,6 +124,24 @@ export class TestTrackReporter implements Reporter {
 
   printsToStdio(): boolean {
     return false;
+  }
+
+  onBegin(config: FullConfig): void {
+    if (!this.client) return;
+    this.runJoin = new RunJoin(
+      this.client,
+      this.retry,
+      {
+        projectId: projectIdFrom(this.options, () => {}),
+        // Without --shard, TESTTRACK_SHARD may still say which part of the build this is.
+        shard: config.shard
+          ? { current: config.shard.current, total: config.shard.total }
+          : undefined,
+        name: "Playwright",
+      },
+      warn,
+    );
+    void this.runJoin.runId();
   }
 
   onTestBegin(test: TestCase, result: TestResult): void {
@@ -199,7 +221,16 @@ export class TestTrackReporter implements Reporter {
         ),
         idempotencyKey: globalThis.crypto.randomUUID(),
       };
-      const run = await recordExecution(client, { ...attempt.start, retry: this.retry });
+      const run = await recordExecutionInRun(
+        client,
+        {
+          ...attempt.start,
+          attempt: this.runJoin?.executionAttempt(result.retry) ?? result.retry,
+          retry: this.retry,
+        },
+        this.runJoin,
+        warn,
+      );
       attempt.executionId = run.executionId;
       return run;
     } catch (error) {
@@ -279,6 +310,8 @@ export class TestTrackReporter implements Reporter {
     if (!(await settledWithin(uploads, timeoutMs))) {
       warn(`gave up waiting for uploads after ${timeoutMs} ms`);
     }
+    // An interrupted process leaves its shard open, for a re-run of it to finish.
+    if (runStatus !== "interrupted") await this.runJoin?.finish();
     process.stdout.write(`${recordedSummary(this.recorded, this.uploadErrors)}\n`);
   }
 

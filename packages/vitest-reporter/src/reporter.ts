@@ -4,7 +4,6 @@ import {
   type RetryOptions,
   type RouterInputs,
   type RouterOutputs,
-  recordExecution,
   type TestTrackClient,
   type TriggeredBy,
 } from "@testtrack/client";
@@ -20,8 +19,11 @@ import {
   type PendingClose,
   plainText,
   projectIdFrom,
+  RunJoin,
+  recordExecutionInRun,
   recordedSummary,
   type ServerAddress,
+  type Shard,
   serverAddressFrom,
   settledWithin,
   TestCaseCatalog,
@@ -30,7 +32,7 @@ import {
   testCaseTitle,
 } from "@testtrack/client/reporting";
 import type { TestError, UserConsoleLog } from "vitest";
-import type { Reporter, TestCase, TestModule, TestRunEndReason } from "vitest/node";
+import type { Reporter, TestCase, TestModule, TestRunEndReason, Vitest } from "vitest/node";
 
 export interface TestTrackReporterOptions {
   /** The TestTrack server, e.g. `https://testtrack.example.com`. Default: `TESTTRACK_URL`. */
@@ -86,6 +88,10 @@ export class TestTrackReporter implements Reporter {
   private readonly server: ServerAddress | undefined;
   private readonly client: TestTrackClient | undefined;
   private readonly catalog: TestCaseCatalog | undefined;
+  /** `--shard`, from onInit; undefined lets TESTTRACK_SHARD say. */
+  private shard: Shard | undefined;
+  /** The run (CI build) this test run records into; a watch-mode rerun joins afresh. */
+  private runJoin: RunJoin | undefined;
   private readonly options: TestTrackReporterOptions;
   private readonly retry: RetryOptions;
   private recordings = new Map<string, Recording>();
@@ -109,6 +115,11 @@ export class TestTrackReporter implements Reporter {
     closeOnExit(() => this.closeOpenSync());
   }
 
+  onInit(vitest: Vitest): void {
+    const shard = vitest.config.shard;
+    this.shard = shard ? { current: shard.index, total: shard.count } : undefined;
+  }
+
   /** Watch mode runs again and again: each run records afresh. */
   onTestRunStart(): void {
     this.recordings = new Map();
@@ -116,6 +127,15 @@ export class TestTrackReporter implements Reporter {
     this.recorded = [];
     this.uploadErrors = 0;
     this.finished = undefined;
+    if (this.client) {
+      this.runJoin = new RunJoin(
+        this.client,
+        this.retry,
+        { projectId: projectIdFrom(this.options, () => {}), shard: this.shard, name: "Vitest" },
+        warn,
+      );
+      void this.runJoin.runId();
+    }
   }
 
   onTestCaseReady(testCase: TestCase): void {
@@ -136,7 +156,13 @@ export class TestTrackReporter implements Reporter {
     const outcome = outcomeOf(testCase, this.logs.get(testCase.id) ?? [], (warning) =>
       warn(`"${testCase.fullName}": ${warning}`),
     );
-    recording.closed = this.close(recording, outcome);
+    // Vitest retries inside one report: the execution is its last try, and a test that passed
+    // on a retry gets its failed try recorded too, so the run counts it as flaky.
+    const diagnostic = testCase.diagnostic();
+    const retries = diagnostic?.retryCount ?? 0;
+    if (retries > 0 && this.runJoin) outcome.attempt = this.runJoin.executionAttempt(retries);
+    const failedTry = diagnostic?.flaky ? this.recordFailedTry(recording, retries) : undefined;
+    recording.closed = Promise.all([this.close(recording, outcome), failedTry]).then(() => {});
   }
 
   async onTestRunEnd(
@@ -195,12 +221,42 @@ export class TestTrackReporter implements Reporter {
         ),
         idempotencyKey: globalThis.crypto.randomUUID(),
       };
-      const run = await recordExecution(client, { ...recording.start, retry: this.retry });
+      const run = await recordExecutionInRun(
+        client,
+        { ...recording.start, attempt: this.runJoin?.executionAttempt(0) ?? 0, retry: this.retry },
+        this.runJoin,
+        warn,
+      );
       recording.executionId = run.executionId;
       return run;
     } catch (error) {
       this.reportUploadError(testCase, error);
       return undefined;
+    }
+  }
+
+  /** The tries before a flaky test passed, as one failed execution (Vitest keeps no details). */
+  private async recordFailedTry(recording: Recording, retries: number): Promise<void> {
+    const { client } = this;
+    if (!client || !recording.start) return;
+    try {
+      const tried = await recordExecutionInRun(
+        client,
+        {
+          ...recording.start,
+          idempotencyKey: globalThis.crypto.randomUUID(),
+          attempt: this.runJoin?.executionAttempt(0) ?? 0,
+          retry: this.retry,
+        },
+        this.runJoin,
+        warn,
+      );
+      await tried.finish({
+        result: "fail",
+        errorMessage: `failed ${retries === 1 ? "once" : `${retries} times`} before passing on a Vitest retry (Vitest keeps no details of failed tries)`,
+      });
+    } catch (error) {
+      this.reportUploadError(recording.testCase, error);
     }
   }
 
@@ -249,6 +305,8 @@ export class TestTrackReporter implements Reporter {
     if (!(await settledWithin(uploads, timeoutMs))) {
       warn(`gave up waiting for uploads after ${timeoutMs} ms`);
     }
+    // An interrupted run leaves its shard open, for a re-run of it to finish.
+    if (reason !== "interrupted") await this.runJoin?.finish();
     process.stdout.write(`${recordedSummary(this.recorded, this.uploadErrors)}\n`);
   }
 

@@ -496,7 +496,9 @@ export type AppRouter = TRPCBuiltRouter<
       get: TRPCQueryProcedure<{
         meta: object;
         input: {
-          id: number;
+          id?: undefined | number;
+          key?: undefined | string;
+          projectId?: undefined | number;
           outcome?: undefined | "passed" | "failed" | "flaky" | "skipped";
           cursor?: undefined | number;
           limit?: undefined | number;
@@ -981,6 +983,7 @@ export type AppRouter = TRPCBuiltRouter<
           errorMessage?: undefined | string;
           screenshotPath?: undefined | string;
           videoPath?: undefined | string;
+          attempt?: undefined | number;
         };
         output: {
           projectId: number;

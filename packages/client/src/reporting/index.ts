@@ -1,6 +1,7 @@
 // Building blocks for test-runner integrations (reporters, importers), kept out of the main
 // entry because they use Node's worker threads.
 
+export { type CiProvider, detectRun, type RunContext } from "./ci.js";
 export { closeExecution } from "./closeExecution.js";
 export {
   closeExecutionsSync,
@@ -20,5 +21,12 @@ export {
   type Timings,
   tagsOf,
 } from "./limits.js";
+export {
+  parseShard,
+  RunJoin,
+  type RunJoinOptions,
+  recordExecutionInRun,
+  type Shard,
+} from "./run.js";
 export { projectIdFrom, recordedSummary, serverAddressFrom, settledWithin } from "./runEnd.js";
 export { TestCaseCatalog, testCaseKey, testCaseTitle } from "./testCases.js";

@@ -139,6 +139,10 @@ describe.runIf(postgresUrl)("pnpm verify --url against a server on PostgreSQL", 
     // Only the admin's personal project is left.
     expect(await database.countRows("projects")).toBe(1);
     expect(run.output).toMatch(
+      /^\[OK\] Run verify-build-\w+ of 2 shards with a retry: failed with 1 flaky \(login\) and 1 new failure \(checkout\) against base run \d+$/m,
+    );
+    expect(await database.countRows("runs")).toBe(0);
+    expect(run.output).toMatch(
       /^\[OK\] Project verify-\w+ shared by .+ the viewer reads it but gets FORBIDDEN for writes, an outsider gets NOT_FOUND$/m,
     );
   });

@@ -109,9 +109,10 @@ export function runPlaywright(
   cwd: string,
   env: Record<string, string>,
   onStart?: (child: ChildProcess) => void,
+  args: string[] = [],
 ): Promise<ProcessResult> {
   const cli = join(cwd, "node_modules/@playwright/test/cli.js");
-  const child = spawn(process.execPath, [cli, "test"], {
+  const child = spawn(process.execPath, [cli, "test", ...args], {
     cwd,
     env: { ...process.env, FORCE_COLOR: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -296,3 +296,73 @@ test("adds", () => {
     }
   });
 });
+
+describe("a sharded Playwright run", () => {
+  let server: TestServer;
+  let page: Awaited<ReturnType<typeof startPage>>;
+  let client: TestTrackClient;
+  let dir: string;
+
+  beforeAll(async () => {
+    [server, page] = await Promise.all([startTestServer(), startPage()]);
+    const { token } = await createTestPrincipal(server.database);
+    client = createTestTrackClient({ url: server.url, token });
+    dir = createPlaywrightProject({
+      "playwright.config.mjs": playwrightConfig({
+        browser: await chromium,
+        pageUrl: page.url,
+        retries: 1,
+        reporterOptions: { url: server.url },
+      }),
+      "cart.spec.mjs": `import { expect, test } from "@playwright/test";
+test("adds an item", async ({ page }) => { await page.goto("/"); });
+test("passes on retry", async ({ page }, testInfo) => {
+  await page.goto("/");
+  expect(testInfo.retry, "fails on the first attempt").toBeGreaterThan(0);
+});
+`,
+      "checkout.spec.mjs": `import { expect, test } from "@playwright/test";
+test("pays", async ({ page }) => { await page.goto("/"); });
+test("refunds", async () => { expect(1, "never refunds").toBe(2); });
+`,
+    });
+    // Two shards of one CI build, at once, as two CI jobs would run them.
+    const env = { TESTTRACK_TOKEN: token, CI: "1", TESTTRACK_RUN_KEY: "playwright-build-1" };
+    const shards = await Promise.all(
+      ["1/2", "2/2"].map((shard) => runPlaywright(dir, env, undefined, [`--shard=${shard}`])),
+    );
+    for (const shard of shards) expect(shard.stderr).not.toMatch(/TestTrack reporter/);
+  }, 120_000);
+
+  afterAll(async () => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    await Promise.all([server?.close(), page?.close()]);
+  });
+
+  it("records both shards into one run, finished when both are, with the flaky test as flaky", async () => {
+    const runs = await client.run.list.query({});
+    expect(runs.items).toHaveLength(1);
+    const run = await client.run.get.query({ key: "playwright-build-1" });
+    expect(run).toMatchObject({
+      expectedShards: 2,
+      status: "failed",
+      tests: 4,
+      passed: 2,
+      failed: 1,
+      flaky: 1,
+    });
+    expect(run.shards.map((s) => [s.shard, s.finishedAt !== null])).toEqual([
+      [1, true],
+      [2, true],
+    ]);
+    const flaky = await client.run.get.query({ id: run.id, outcome: "flaky" });
+    expect(flaky.testsPage.items.map((t) => [t.title, t.attempts])).toEqual([
+      ["cart.spec.mjs › passes on retry", 2],
+    ]);
+    // "refunds" failed twice (a retry): one outcome, two executions.
+    const failed = await client.run.get.query({ id: run.id, outcome: "failed" });
+    expect(failed.testsPage.items.map((t) => [t.title, t.attempts])).toEqual([
+      ["checkout.spec.mjs › refunds", 2],
+    ]);
+  });
+});

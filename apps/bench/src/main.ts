@@ -546,6 +546,132 @@ async function measureProjectList(
   }
 }
 
+/**
+ * Runs at scale: two runs of 10,000 tests each in the shared project (a base on main and a later
+ * one, a tenth of its tests changed), and 2,000 more runs for the list; `run.get`, `run.compare`
+ * and a `run.list` page against hand-written SQL for the same answers.
+ */
+async function measureRuns(
+  database: DatabaseHandle,
+  clients: ReturnType<typeof makeClients>,
+  owners: BenchOwners,
+) {
+  const tests = quick ? 1_000 : 10_000;
+  const project = owners.sharedProjectId;
+  const seedMs = await once(async () => {
+    await execute(
+      database,
+      sql`insert into test_cases (project_id, user_id, key, title)
+        select ${project}, ${owners.memberId}, 'runs.spec.ts › test ' || g, 'test ' || g
+        from generate_series(1, ${tests}::int) g on conflict (project_id, key) do nothing`,
+    );
+    await execute(
+      database,
+      sql`insert into runs (project_id, key, branch, status, started_at, last_activity_at)
+        select ${project}, 'list-' || g, case when g % 2 = 0 then 'main' else 'feature' end, 'passed',
+          now() - interval '30 days' + g * interval '10 minutes', now()
+        from generate_series(1, 2000) g`,
+    );
+    for (const [key, failEvery, seconds] of [
+      ["bench-base", 0, 1],
+      ["bench-head", 10, 2],
+    ] as const) {
+      const [run] = await execute(
+        database,
+        sql`insert into runs (project_id, key, branch, started_at) values (${project}, ${key}, 'main', now()) returning id`,
+      );
+      // Inserted already finished, in one statement: the run trigger computes every outcome.
+      await execute(
+        database,
+        sql`insert into test_executions (project_id, test_case_id, user_id, status, result, duration_seconds, run_id, attempt)
+          select ${project}, t.id, ${owners.memberId}, 'completed',
+            (case when ${failEvery} > 0 and t.id % ${failEvery} = 0 then 'fail' else 'pass' end)::execution_result,
+            ${seconds}, ${Number(run?.id)}, 0
+          from test_cases t where t.project_id = ${project} and t.key like 'runs.spec.ts › %'`,
+      );
+      await execute(
+        database,
+        sql`update runs set status = case when failed > 0 then 'failed'::run_status else 'passed'::run_status end,
+          finished_at = now() where id = ${Number(run?.id)}`,
+      );
+    }
+  });
+  record({
+    group: "runs",
+    name: `seeded 2 runs of ${tests.toLocaleString("en")} tests (+2,000 small runs)`,
+    value: seedMs,
+    unit: "ms",
+  });
+  const [head] = await execute(database, sql`select id from runs where key = 'bench-head'`);
+  const [base] = await execute(database, sql`select id from runs where key = 'bench-base'`);
+  const headId = Number(head?.id);
+  const baseId = Number(base?.id);
+  const runs = quick ? 10 : 30;
+  const { get, getSql } = await compare(runs, {
+    get: () => clients.member.run.get.query({ id: headId, limit: 50 }),
+    getSql: () =>
+      execute(
+        database,
+        sql`select r.*, (select json_agg(s) from run_shards s where s.run_id = r.id) as shards,
+          (select json_agg(x) from (select rt.*, t.title, e.error_message from run_tests rt
+             join test_cases t on t.id = rt.test_case_id left join test_executions e on e.id = rt.execution_id
+             where rt.run_id = r.id order by array_position(array['failed', 'flaky', 'skipped', 'passed']::test_outcome[], rt.outcome), rt.test_case_id
+             limit 50) x) as tests
+          from runs r where r.id = ${headId}`,
+      ),
+  });
+  record({
+    group: "runs",
+    name: `run.get of a ${tests.toLocaleString("en")}-test run, first page of tests (p50)`,
+    value: get.p50,
+    unit: "ms",
+    baseline: getSql.p50,
+    ratio: ratio(get.p50, getSql.p50),
+    goal: "≤ 50 ms p50",
+    met: get.p50 <= 50,
+  });
+  const { cmp, cmpSql } = await compare(runs, {
+    cmp: () => clients.member.run.compare.query({ runId: headId, baseRunId: baseId }),
+    cmpSql: () =>
+      execute(
+        database,
+        sql`select count(*) filter (where n.outcome = 'failed' and b.outcome <> 'failed') as new_failures,
+            count(*) filter (where n.outcome = 'failed' and b.outcome = 'failed') as still_failing,
+            count(*) filter (where n.duration_seconds >= 2 * b.duration_seconds and n.duration_seconds - b.duration_seconds >= 1) as slower
+          from run_tests n full join run_tests b on b.test_case_id = n.test_case_id and b.run_id = ${baseId}
+          where n.run_id = ${headId}`,
+      ),
+  });
+  record({
+    group: "runs",
+    name: `run.compare of two ${tests.toLocaleString("en")}-test runs (p50)`,
+    value: cmp.p50,
+    unit: "ms",
+    baseline: cmpSql.p50,
+    ratio: ratio(cmp.p50, cmpSql.p50),
+    goal: "≤ 100 ms p50",
+    met: cmp.p50 <= 100,
+  });
+  const { list, listSql } = await compare(runs, {
+    list: () => clients.member.run.list.query({ projectId: project, branch: "main", limit: 50 }),
+    listSql: () =>
+      execute(
+        database,
+        sql`select * from runs where project_id = ${project} and branch = 'main' order by started_at desc, id desc limit 50`,
+      ),
+  });
+  record({
+    group: "runs",
+    name: "run.list first page, one project, branch filter (p50)",
+    value: list.p50,
+    unit: "ms",
+    baseline: listSql.p50,
+    ratio: ratio(list.p50, listSql.p50),
+    goal: "≤ 10 ms p50",
+    met: list.p50 <= 10,
+  });
+}
+
 /** The deepest page issue 16 names: row 100,000 of the whole table, by skip and by cursor. */
 async function measureDeepAdminPage(
   database: DatabaseHandle,
@@ -964,6 +1090,7 @@ async function main() {
     await measurePerCall(database, clients, owners.memberId);
     await measureEnsure(database.handle, clients, owners);
     await measureDeletes(database.handle, clients, owners);
+    await measureRuns(database.handle, clients, owners);
     await measureIngest(database, target, clients, owners.memberId);
 
     const results = {

@@ -161,7 +161,8 @@ export class TestTrackReporter implements Reporter {
     const diagnostic = testCase.diagnostic();
     const retries = diagnostic?.retryCount ?? 0;
     if (retries > 0 && this.runJoin) outcome.attempt = this.runJoin.executionAttempt(retries);
-    const failedTry = diagnostic?.flaky ? this.recordFailedTry(recording, retries) : undefined;
+    const passedOnRetry = retries > 0 && testCase.result().state === "passed";
+    const failedTry = passedOnRetry ? this.recordFailedTry(recording, retries) : undefined;
     recording.closed = Promise.all([this.close(recording, outcome), failedTry]).then(() => {});
   }
 
@@ -238,6 +239,8 @@ export class TestTrackReporter implements Reporter {
   /** The tries before a flaky test passed, as one failed execution (Vitest keeps no details). */
   private async recordFailedTry(recording: Recording, retries: number): Promise<void> {
     const { client } = this;
+    // The test's own execution first: its start (test case, labels) is the failed try's too.
+    await recording.run;
     if (!client || !recording.start) return;
     try {
       const tried = await recordExecutionInRun(

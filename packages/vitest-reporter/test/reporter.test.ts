@@ -132,9 +132,13 @@ describe("a Vitest run reporting to TestTrack", () => {
 
   it("stores every test as an execution matching what Vitest reported", async () => {
     const { items, total } = await client.execution.list.query({ limit: 100 });
-    expect(total).toBe(7);
+    // Seven tests, and the failed try of the one that passed on a retry.
+    expect(total).toBe(8);
     for (const { title, test } of reportedTests(report, dir)) {
-      const summary = items.find((e) => e.testCaseTitle === title);
+      // The last try of each test (the retried one's failed try has the lower attempt).
+      const summary = items
+        .filter((e) => e.testCaseTitle === title)
+        .sort((a, b) => b.attempt - a.attempt)[0];
       expect(summary, title).toBeDefined();
       const execution = await client.execution.get.query({ id: summary?.id ?? 0 });
       expect(execution, title).toMatchObject({
@@ -160,7 +164,9 @@ describe("a Vitest run reporting to TestTrack", () => {
   it("keeps error messages, console output and retries", async () => {
     const { items } = await client.execution.list.query({ limit: 100 });
     const detail = (suffix: string) => {
-      const found = items.find((e) => e.testCaseTitle.endsWith(suffix));
+      const found = items
+        .filter((e) => e.testCaseTitle.endsWith(suffix))
+        .sort((a, b) => b.attempt - a.attempt)[0];
       return client.execution.get.query({ id: found?.id ?? 0 });
     };
     expect((await detail("applies a discount")).errorMessage).toMatch(
@@ -179,6 +185,25 @@ describe("a Vitest run reporting to TestTrack", () => {
     for (const status of ["pending", "running"] as const) {
       expect((await client.execution.list.query({ status })).total).toBe(0);
     }
+  });
+
+  it("records the test run as one run, the retried test as flaky", async () => {
+    const { items } = await client.run.list.query({});
+    expect(items).toHaveLength(1);
+    const run = await client.run.get.query({ id: items[0]?.id ?? 0, limit: 100 });
+    expect(run).toMatchObject({
+      status: "failed",
+      tests: 7,
+      passed: 2,
+      failed: 2,
+      flaky: 1,
+      skipped: 2,
+    });
+    const flaky = run.testsPage.items.find((t) => t.outcome === "flaky");
+    expect(flaky).toMatchObject({
+      title: "cart.test.mjs › cart › checkout › recovers from a flaky payment",
+      attempts: 2,
+    });
   });
 });
 

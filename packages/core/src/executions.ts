@@ -57,7 +57,7 @@ export const startExecutionInput = z.strictObject({
    * Which try of the test this is within the run: 0 first, 1.. retries. The reporters number a
    * CI re-run's tries from 100 × its attempt, so they come after the tries of the run it repeats.
    */
-  attempt: z.number().int().min(0).max(100_000).default(0),
+  attempt: z.number().int().min(0).max(1_000_000).default(0),
 });
 
 const executionFilters = {
@@ -125,7 +125,7 @@ export const updateExecutionInput = z.strictObject({
   screenshotPath: path.optional(),
   videoPath: path.optional(),
   /** Which try of the test this is, when the runner tells only at the end (Vitest's retries). */
-  attempt: z.number().int().min(0).max(100_000).optional(),
+  attempt: z.number().int().min(0).max(1_000_000).optional(),
 });
 
 export type ExecutionSummary = Pick<

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { LIMITS } from "./limits.js";
 
 export type CiProvider = "github" | "gitlab" | "buildkite" | "circleci" | "jenkins" | "azure";
 
@@ -6,178 +7,250 @@ export type CiProvider = "github" | "gitlab" | "buildkite" | "circleci" | "jenki
 export interface RunContext {
   /** null for a local run */
   provider: CiProvider | null;
-  /** Stable across the shards and re-runs of one build; a local run gets a fresh random key. */
+  /**
+   * Stable across the shards and the re-runs of one build; a local run gets a fresh random key
+   * ("local-<hex>"). At most 200 characters.
+   */
   key: string;
-  /** 0 for the first try of the build, 1.. for re-runs the provider numbers. */
+  /**
+   * 0 for the first try of the build or job, 1.. for re-runs the provider numbers (GitHub,
+   * Buildkite, Azure); 0 where it numbers none (GitLab, CircleCI, Jenkins). Never negative.
+   */
   attempt: number;
+  /** The workflow or pipeline name, where the provider has one. */
   name?: string;
   branch?: string;
   commitSha?: string;
   commitMessage?: string;
+  /** The pull or merge request's number (or id) as text. */
   pullRequest?: string;
+  /** A link to the build. */
   ciUrl?: string;
 }
 
 type Env = Record<string, string | undefined>;
 
-function value(env: Env, name: string): string | undefined {
+/** The longest values `run.start` takes (packages/core runs.ts; test/ci.test.ts pins them). */
+const RUN_LIMITS = {
+  key: 200,
+  text: 200,
+  commitSha: 64,
+  commitMessage: LIMITS.text,
+  ciUrl: 500,
+  attempt: 1_000,
+} as const;
+
+/** What a provider reads from its environment; no key when its build ids are missing. */
+type Detected = Omit<RunContext, "key"> & { key?: string };
+
+/** A variable's value, trimmed; an empty one counts as unset. */
+function read(env: Env, name: string): string | undefined {
   const found = env[name]?.trim();
   return found ? found : undefined;
 }
 
-function cut(text: string | undefined, max: number): string | undefined {
-  return text === undefined ? undefined : text.slice(0, max);
+/** A count whose first try is `first` (GitHub's and Azure's start at 1), as 0 for the first. */
+function triesBefore(text: string | undefined, first: number): number {
+  return text && /^\d+$/.test(text) ? Math.max(0, Number(text) - first) : 0;
 }
 
-function httpUrl(text: string | undefined): string | undefined {
-  return text && /^https?:\/\//i.test(text) ? text.slice(0, 500) : undefined;
+/** "refs/heads/main" → "main", "refs/tags/v1" → "v1"; other names as they are. */
+function refName(ref: string | undefined): string | undefined {
+  return ref?.replace(/^refs\/(heads|tags)\//, "");
 }
 
-function count(text: string | undefined, minus = 0): number {
-  const n = Number(text);
-  return Number.isSafeInteger(n) ? Math.max(0, n - minus) : 0;
-}
-
-type Detected = Omit<RunContext, "key"> & { key?: string };
-
+// https://docs.github.com/en/actions/reference/workflows-and-actions/variables#default-environment-variables
 function github(env: Env): Detected | undefined {
-  if (value(env, "GITHUB_ACTIONS") !== "true") return undefined;
-  const repository = value(env, "GITHUB_REPOSITORY");
-  const runId = value(env, "GITHUB_RUN_ID");
-  const server = value(env, "GITHUB_SERVER_URL") ?? "https://github.com";
-  const pr = /^refs\/pull\/(\d+)\//.exec(value(env, "GITHUB_REF") ?? "")?.[1];
+  if (read(env, "GITHUB_ACTIONS") !== "true") return undefined;
+  const repository = read(env, "GITHUB_REPOSITORY");
+  const runId = read(env, "GITHUB_RUN_ID");
+  const server = read(env, "GITHUB_SERVER_URL") ?? "https://github.com";
+  const build = repository && runId ? { repository, runId } : undefined;
   return {
     provider: "github",
-    key: repository && runId ? `github:${repository}:${runId}` : undefined,
-    attempt: count(value(env, "GITHUB_RUN_ATTEMPT"), 1),
-    name: value(env, "GITHUB_WORKFLOW"),
-    branch: value(env, "GITHUB_HEAD_REF") ?? value(env, "GITHUB_REF_NAME"),
-    commitSha: value(env, "GITHUB_SHA"),
-    pullRequest: pr,
-    ciUrl: repository && runId ? `${server}/${repository}/actions/runs/${runId}` : undefined,
+    // A re-run keeps GITHUB_RUN_ID and counts GITHUB_RUN_ATTEMPT up from 1.
+    key: build && `github:${build.repository}:${build.runId}`,
+    attempt: triesBefore(read(env, "GITHUB_RUN_ATTEMPT"), 1),
+    name: read(env, "GITHUB_WORKFLOW"),
+    // GITHUB_HEAD_REF (the source branch) is set for pull_request(_target) events only.
+    branch: read(env, "GITHUB_HEAD_REF") ?? read(env, "GITHUB_REF_NAME"),
+    commitSha: read(env, "GITHUB_SHA"),
+    pullRequest: /^refs\/pull\/(\d+)\//.exec(read(env, "GITHUB_REF") ?? "")?.[1],
+    ciUrl: build && `${server.replace(/\/+$/, "")}/${build.repository}/actions/runs/${build.runId}`,
   };
 }
 
+// https://docs.gitlab.com/ci/variables/predefined_variables/
 function gitlab(env: Env): Detected | undefined {
-  if (value(env, "GITLAB_CI") !== "true") return undefined;
-  const project = value(env, "CI_PROJECT_PATH") ?? value(env, "CI_PROJECT_ID");
-  const pipeline = value(env, "CI_PIPELINE_ID");
+  if (read(env, "GITLAB_CI") !== "true") return undefined;
+  const project = read(env, "CI_PROJECT_PATH") ?? read(env, "CI_PROJECT_ID");
+  const pipeline = read(env, "CI_PIPELINE_ID");
   return {
     provider: "gitlab",
+    // A retried job is a new CI_JOB_ID in the same pipeline; GitLab numbers no attempt.
     key: project && pipeline ? `gitlab:${project}:${pipeline}` : undefined,
     attempt: 0,
-    name: value(env, "CI_PIPELINE_NAME") ?? value(env, "CI_PROJECT_NAME"),
+    name: read(env, "CI_PIPELINE_NAME"),
     branch:
-      value(env, "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME") ??
-      value(env, "CI_COMMIT_BRANCH") ??
-      value(env, "CI_COMMIT_REF_NAME"),
-    commitSha: value(env, "CI_COMMIT_SHA"),
-    commitMessage: value(env, "CI_COMMIT_MESSAGE"),
-    pullRequest: value(env, "CI_MERGE_REQUEST_IID"),
-    ciUrl: value(env, "CI_PIPELINE_URL"),
+      read(env, "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME") ??
+      read(env, "CI_EXTERNAL_PULL_REQUEST_SOURCE_BRANCH_NAME") ??
+      read(env, "CI_COMMIT_REF_NAME"),
+    commitSha: read(env, "CI_COMMIT_SHA"),
+    commitMessage: read(env, "CI_COMMIT_MESSAGE"),
+    pullRequest: read(env, "CI_MERGE_REQUEST_IID") ?? read(env, "CI_EXTERNAL_PULL_REQUEST_IID"),
+    ciUrl: read(env, "CI_PIPELINE_URL"),
   };
 }
 
+// https://buildkite.com/docs/pipelines/configure/environment-variables
 function buildkite(env: Env): Detected | undefined {
-  if (value(env, "BUILDKITE") !== "true") return undefined;
-  const build = value(env, "BUILDKITE_BUILD_ID");
-  const pr = value(env, "BUILDKITE_PULL_REQUEST");
+  if (read(env, "BUILDKITE") !== "true") return undefined;
+  const build = read(env, "BUILDKITE_BUILD_ID");
+  const pullRequest = read(env, "BUILDKITE_PULL_REQUEST");
+  const commit = read(env, "BUILDKITE_COMMIT");
   return {
     provider: "buildkite",
-    key: build ? `buildkite:${build}` : undefined,
-    attempt: count(value(env, "BUILDKITE_RETRY_COUNT")),
-    name: value(env, "BUILDKITE_PIPELINE_SLUG"),
-    branch: value(env, "BUILDKITE_BRANCH"),
-    commitSha: value(env, "BUILDKITE_COMMIT"),
-    commitMessage: value(env, "BUILDKITE_MESSAGE"),
-    pullRequest: pr && pr !== "false" ? pr : undefined,
-    ciUrl: value(env, "BUILDKITE_BUILD_URL"),
+    // A retried job stays in its build; BUILDKITE_RETRY_COUNT counts its retries from 0.
+    key: build && `buildkite:${build}`,
+    attempt: triesBefore(read(env, "BUILDKITE_RETRY_COUNT"), 0),
+    name: read(env, "BUILDKITE_PIPELINE_NAME") ?? read(env, "BUILDKITE_PIPELINE_SLUG"),
+    branch: read(env, "BUILDKITE_BRANCH"),
+    // A build created by hand may name its commit "HEAD" rather than a SHA.
+    commitSha: commit === "HEAD" ? undefined : commit,
+    commitMessage: read(env, "BUILDKITE_MESSAGE"),
+    pullRequest: pullRequest === "false" ? undefined : pullRequest,
+    ciUrl: read(env, "BUILDKITE_BUILD_URL"),
   };
 }
 
+// https://circleci.com/docs/reference/variables/#built-in-environment-variables
 function circleci(env: Env): Detected | undefined {
-  if (value(env, "CIRCLECI") !== "true") return undefined;
-  const workflow = value(env, "CIRCLE_WORKFLOW_ID");
-  const pr = /\/pull\/(\d+)/.exec(value(env, "CIRCLE_PULL_REQUEST") ?? "")?.[1];
+  if (read(env, "CIRCLECI") !== "true") return undefined;
+  // "Rerun workflow" gives a new CIRCLE_WORKFLOW_ID; the workspace id stays the original's.
+  const workflow = read(env, "CIRCLE_WORKFLOW_WORKSPACE_ID") ?? read(env, "CIRCLE_WORKFLOW_ID");
+  const pullRequestUrl = read(env, "CIRCLE_PULL_REQUEST") ?? "";
   return {
     provider: "circleci",
-    key: workflow ? `circleci:${workflow}` : undefined,
+    key: workflow && `circleci:${workflow}`,
     attempt: 0,
-    name: value(env, "CIRCLE_PROJECT_REPONAME"),
-    branch: value(env, "CIRCLE_BRANCH"),
-    commitSha: value(env, "CIRCLE_SHA1"),
-    pullRequest: pr,
-    ciUrl: value(env, "CIRCLE_BUILD_URL"),
+    branch: read(env, "CIRCLE_BRANCH") ?? read(env, "CIRCLE_TAG"),
+    commitSha: read(env, "CIRCLE_SHA1"),
+    // GitHub's /pull/<n>, Bitbucket's /pull-requests/<n>, GitLab's /merge_requests/<n>.
+    pullRequest:
+      /\/(?:pull|pull-requests|merge_requests)\/(\d+)/.exec(pullRequestUrl)?.[1] ??
+      read(env, "CIRCLE_PR_NUMBER"),
+    ciUrl: read(env, "CIRCLE_BUILD_URL"),
   };
 }
 
+// Core: https://www.jenkins.io/doc/book/pipeline/jenkinsfile/#using-environment-variables
+// (every instance lists them at ${JENKINS_URL}env-vars.html); CHANGE_*, BRANCH_NAME: Branch API
+// plugin (multibranch); GIT_*: https://plugins.jenkins.io/git/#plugin-content-environment-variables
 function jenkins(env: Env): Detected | undefined {
-  if (!value(env, "JENKINS_URL") || !value(env, "BUILD_NUMBER")) return undefined;
-  const tag =
-    value(env, "BUILD_TAG") ??
-    `${value(env, "JOB_NAME") ?? "job"}-${value(env, "BUILD_NUMBER") ?? ""}`;
+  const home = read(env, "JENKINS_URL") ?? read(env, "JENKINS_HOME");
+  const number = read(env, "BUILD_NUMBER");
+  if (!home || !number) return undefined;
+  const job = read(env, "JOB_NAME");
+  // BUILD_TAG is "jenkins-${JOB_NAME}-${BUILD_NUMBER}" with the job's slashes made dashes.
+  const tag = read(env, "BUILD_TAG") ?? (job && `jenkins-${job.replaceAll("/", "-")}-${number}`);
   return {
     provider: "jenkins",
-    key: `jenkins:${tag}`,
+    key: tag && `jenkins:${tag}`,
     attempt: 0,
-    name: value(env, "JOB_NAME"),
-    branch: value(env, "CHANGE_BRANCH") ?? value(env, "BRANCH_NAME") ?? value(env, "GIT_BRANCH"),
-    commitSha: value(env, "GIT_COMMIT"),
-    pullRequest: value(env, "CHANGE_ID"),
-    ciUrl: value(env, "BUILD_URL"),
+    name: job,
+    // A pull request's BRANCH_NAME is "PR-<n>"; GIT_BRANCH names the remote's ("origin/main").
+    branch:
+      read(env, "CHANGE_BRANCH") ??
+      read(env, "BRANCH_NAME") ??
+      read(env, "GIT_LOCAL_BRANCH") ??
+      read(env, "GIT_BRANCH")?.replace(/^origin\//, ""),
+    commitSha: read(env, "GIT_COMMIT"),
+    commitMessage: read(env, "GIT_COMMIT_TITLE"),
+    pullRequest: read(env, "CHANGE_ID"),
+    ciUrl: read(env, "BUILD_URL"),
   };
 }
 
+// https://learn.microsoft.com/en-us/azure/devops/pipelines/build/variables
 function azure(env: Env): Detected | undefined {
-  if (value(env, "TF_BUILD")?.toLowerCase() !== "true") return undefined;
-  const build = value(env, "BUILD_BUILDID");
-  const collection = value(env, "SYSTEM_COLLECTIONURI");
-  const project = value(env, "SYSTEM_TEAMPROJECT");
-  const sourceBranch =
-    value(env, "SYSTEM_PULLREQUEST_SOURCEBRANCH") ?? value(env, "BUILD_SOURCEBRANCH");
+  if (read(env, "TF_BUILD")?.toLowerCase() !== "true") return undefined;
+  const build = read(env, "BUILD_BUILDID");
+  const collectionUri = read(env, "SYSTEM_COLLECTIONURI");
+  const project = read(env, "SYSTEM_TEAMPROJECT");
+  const collectionId = read(env, "SYSTEM_COLLECTIONID") ?? collectionUri;
+  const projectId = read(env, "SYSTEM_TEAMPROJECTID") ?? project;
   return {
     provider: "azure",
-    key: build
-      ? `azure:${value(env, "SYSTEM_COLLECTIONID") ?? collection ?? ""}:${value(env, "SYSTEM_TEAMPROJECTID") ?? project ?? ""}:${build}`
-      : undefined,
-    attempt: count(value(env, "SYSTEM_JOBATTEMPT"), 1),
-    name: value(env, "BUILD_DEFINITIONNAME"),
-    branch: sourceBranch?.replace(/^refs\/heads\//, ""),
-    commitSha: value(env, "BUILD_SOURCEVERSION"),
-    commitMessage: value(env, "BUILD_SOURCEVERSIONMESSAGE"),
+    // "Rerun failed jobs" keeps BUILD_BUILDID and counts SYSTEM_JOBATTEMPT up from 1.
+    key:
+      build && collectionId && projectId
+        ? `azure:${collectionId}:${projectId}:${build}`
+        : undefined,
+    attempt: triesBefore(read(env, "SYSTEM_JOBATTEMPT"), 1),
+    name: read(env, "BUILD_DEFINITIONNAME"),
+    // For a pull request BUILD_SOURCEBRANCH is "refs/pull/<n>/merge".
+    branch: refName(
+      read(env, "SYSTEM_PULLREQUEST_SOURCEBRANCH") ?? read(env, "BUILD_SOURCEBRANCH"),
+    ),
+    commitSha: read(env, "BUILD_SOURCEVERSION"),
+    commitMessage: read(env, "BUILD_SOURCEVERSIONMESSAGE"),
+    // GitHub pull requests have a number besides their id; Azure Repos ones only the id.
     pullRequest:
-      value(env, "SYSTEM_PULLREQUEST_PULLREQUESTNUMBER") ??
-      value(env, "SYSTEM_PULLREQUEST_PULLREQUESTID"),
+      read(env, "SYSTEM_PULLREQUEST_PULLREQUESTNUMBER") ??
+      read(env, "SYSTEM_PULLREQUEST_PULLREQUESTID"),
     ciUrl:
-      collection && project && build
-        ? `${collection.replace(/\/+$/, "")}/${encodeURIComponent(project)}/_build/results?buildId=${build}`
+      collectionUri && project && build
+        ? `${collectionUri.replace(/\/+$/, "")}/${encodeURIComponent(project)}/_build/results?buildId=${build}`
         : undefined,
   };
 }
 
 const PROVIDERS = [github, gitlab, buildkite, circleci, jenkins, azure];
 
+/** The first `max` characters of `text` (trimmed again), never splitting a surrogate pair. */
+function cut(text: string | undefined, max: number): string | undefined {
+  if (text === undefined || text.length <= max) return text;
+  const end = /[\uD800-\uDBFF]/.test(text.charAt(max - 1)) ? max - 1 : max;
+  return text.slice(0, end).trimEnd();
+}
+
+/** An http(s) URL the server takes, or undefined. */
+function httpUrl(text: string | undefined): string | undefined {
+  const url = cut(text, RUN_LIMITS.ciUrl);
+  if (!url) return undefined;
+  try {
+    const { protocol } = new URL(url);
+    return protocol === "http:" || protocol === "https:" ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The run this process belongs to, from the CI provider's environment: a key shared by every
- * shard (parallel job) and re-run of one build, the re-run attempt kept apart, and branch,
- * commit, pull request and build URL. `TESTTRACK_RUN_KEY`, `TESTTRACK_RUN_ATTEMPT`,
- * `TESTTRACK_BRANCH` and `TESTTRACK_COMMIT` override what is detected; a local run gets a
- * fresh key.
+ * shard (parallel job) and re-run of one build, the re-run's attempt kept apart, and the branch,
+ * commit, pull request and build link. `TESTTRACK_RUN_KEY`, `TESTTRACK_RUN_ATTEMPT`,
+ * `TESTTRACK_BRANCH` and `TESTTRACK_COMMIT` win over what is detected. Without a CI build or
+ * `TESTTRACK_RUN_KEY` the run is local: a fresh random key, attempt 0.
  */
 export function detectRun(env: Env = process.env): RunContext {
   const detected = PROVIDERS.map((provider) => provider(env)).find(Boolean);
-  const overrideAttempt = value(env, "TESTTRACK_RUN_ATTEMPT");
-  const key =
-    value(env, "TESTTRACK_RUN_KEY") ?? detected?.key ?? `local-${randomBytes(8).toString("hex")}`;
+  const key = read(env, "TESTTRACK_RUN_KEY") ?? detected?.key;
+  const attemptOverride = read(env, "TESTTRACK_RUN_ATTEMPT");
+  const attempt =
+    attemptOverride !== undefined && /^\d+$/.test(attemptOverride)
+      ? Number(attemptOverride)
+      : (detected?.attempt ?? 0);
   return {
     provider: detected?.provider ?? null,
-    key: key.slice(0, 200),
-    attempt: overrideAttempt !== undefined ? count(overrideAttempt) : (detected?.attempt ?? 0),
-    name: cut(detected?.name, 200),
-    branch: cut(value(env, "TESTTRACK_BRANCH") ?? detected?.branch, 200),
-    commitSha: cut(value(env, "TESTTRACK_COMMIT") ?? detected?.commitSha, 64),
-    commitMessage: cut(detected?.commitMessage, 10_000),
-    pullRequest: cut(detected?.pullRequest, 200),
+    key: cut(key, RUN_LIMITS.key) ?? `local-${randomBytes(8).toString("hex")}`,
+    // A fresh key starts a run of its own, which has had no earlier try.
+    attempt: key === undefined ? 0 : Math.min(attempt, RUN_LIMITS.attempt),
+    name: cut(detected?.name, RUN_LIMITS.text),
+    branch: cut(read(env, "TESTTRACK_BRANCH") ?? detected?.branch, RUN_LIMITS.text),
+    commitSha: cut(read(env, "TESTTRACK_COMMIT") ?? detected?.commitSha, RUN_LIMITS.commitSha),
+    commitMessage: cut(detected?.commitMessage, RUN_LIMITS.commitMessage),
+    pullRequest: cut(detected?.pullRequest, RUN_LIMITS.text),
     ciUrl: httpUrl(detected?.ciUrl),
   };
 }

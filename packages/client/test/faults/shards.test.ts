@@ -69,10 +69,10 @@ it("assembles one run from four shards with retries, one killed mid-way and re-r
       }),
     ),
   );
-  expect(killed.signal).toBe("SIGKILL");
+  expect(killed?.signal).toBe("SIGKILL");
   for (const shard of [one, two, four]) {
-    expect(shard.code, shard.stderr).toBe(0);
-    expect(shard.stdout).toContain("finished: running");
+    expect(shard?.code, shard?.stderr).toBe(0);
+    expect(shard?.stdout).toContain("finished: running");
   }
   const waiting = await client.run.get.query({ key: "sharded-build-1" });
   expect(waiting.status).toBe("running");

@@ -133,3 +133,26 @@ export async function readScope(
   if (projectId === undefined && actor.role === "admin" && !actor.scope) return null;
   return targetProject(db, actor, projectId, NEEDS.read);
 }
+
+/**
+ * `readScope`, where a test case named without a project names its own: the test case's project
+ * when the actor may read it. A test case they may not read (or none) changes nothing: the
+ * answer is then the default project's, which holds none of its executions, exactly as for a
+ * missing test case (wave 1's rule: such a filter counts nothing).
+ */
+export async function readScopeOf(
+  db: Database,
+  actor: Actor,
+  input: { projectId?: number; testCaseId?: number },
+): Promise<number | null> {
+  if (input.projectId !== undefined || input.testCaseId === undefined) {
+    return readScope(db, actor, input.projectId);
+  }
+  const [row] = await queryRows<{ project_id: number; role: ProjectRole | null }>(
+    db,
+    sql`select t.project_id, ${projectRoleSql(actor, sql`t.project_id`)} as role
+        from test_cases t where t.id = ${input.testCaseId}`,
+  );
+  if (!row?.role) return readScope(db, actor, undefined);
+  return row.project_id;
+}

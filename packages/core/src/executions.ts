@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { and, asc, desc, eq, getTableColumns, inArray, type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
-import { type Actor, assertRole, NEEDS, projectRoleSql, readableBy, readScope } from "./actor";
+import { type Actor, assertRole, NEEDS, projectRoleSql, readableBy, readScopeOf } from "./actor";
 import type { Database } from "./db";
 import { ConflictError, NotFoundError } from "./errors";
 import { assertTransition, isTerminal } from "./lifecycle";
@@ -333,7 +333,7 @@ export async function countExecutions(
   raw: z.input<typeof countExecutionsInput>,
 ): Promise<number> {
   const { projectId: asked, ...filters } = countExecutionsInput.parse(raw);
-  return countInScope(db, await readScope(db, actor, asked), filters);
+  return countInScope(db, await readScopeOf(db, actor, { ...filters, projectId: asked }), filters);
 }
 
 async function countInScope(
@@ -373,7 +373,7 @@ export async function listExecutions(
   raw: z.input<typeof listExecutionsInput>,
 ): Promise<Page<ExecutionListItem> & { nextCursor: string | null }> {
   const input = listExecutionsInput.parse(raw);
-  return listInScope(db, await readScope(db, actor, input.projectId), input);
+  return listInScope(db, await readScopeOf(db, actor, input), input);
 }
 
 async function listInScope(

@@ -1,7 +1,7 @@
 import { and, eq, gte, inArray, lt, type SQL, sql } from "drizzle-orm";
 import type { PgColumn } from "drizzle-orm/pg-core";
 import { z } from "zod";
-import { type Actor, readScope } from "./actor";
+import { type Actor, readScopeOf } from "./actor";
 import type { Database } from "./db";
 import { id, isoDateTime, LATEST_DATE } from "./limits";
 import {
@@ -365,7 +365,7 @@ export async function executionStatistics(
   now = new Date(),
 ): Promise<ExecutionStatistics> {
   const input = statisticsInput.parse(raw);
-  const project = await readScope(db, actor, input.projectId);
+  const project = await readScopeOf(db, actor, input);
   const e = testExecutions;
   const cutoffs = windowCutoffs(now, input.since);
   if (input.testCaseId) {
@@ -409,7 +409,7 @@ export async function rawExecutionStatistics(
   now = new Date(),
 ): Promise<ExecutionStatistics> {
   const input = statisticsInput.parse(raw);
-  const project = await readScope(db, actor, input.projectId);
+  const project = await readScopeOf(db, actor, input);
   const e = testExecutions;
   const where = and(
     inProject(project, e.projectId),

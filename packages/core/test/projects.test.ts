@@ -182,6 +182,12 @@ describe("projects and roles", () => {
     expect(stats.totalExecutions).toBe(1);
     const history = await executionHistory(h.db, viewer.actor, { testCaseId: testCase.id });
     expect(history.total).toBe(1);
+    // A test case named without a project names its own project (for those who may read it).
+    expect((await listExecutions(h.db, viewer.actor, { testCaseId: testCase.id })).total).toBe(1);
+    expect(
+      (await executionStatistics(h.db, viewer.actor, { testCaseId: testCase.id })).totalExecutions,
+    ).toBe(1);
+    expect((await listExecutions(h.db, outsider.actor, { testCaseId: testCase.id })).total).toBe(0);
   });
 
   it("keep at least one maintainer, even when two demote each other at once", async () => {

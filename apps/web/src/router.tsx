@@ -10,6 +10,10 @@ import {
 import { App } from "./App";
 import { ExecutionDetailPage } from "./pages/ExecutionDetail";
 import { ExecutionsPage } from "./pages/Executions";
+import { ProjectDetailPage } from "./pages/ProjectDetail";
+import { ProjectsPage } from "./pages/Projects";
+import { RunDetailPage } from "./pages/RunDetail";
+import { RunsPage, validateRunsSearch } from "./pages/Runs";
 import { TestCaseHistoryPage } from "./pages/TestCaseHistory";
 import { positive, validateExecutionsSearch } from "./search";
 
@@ -72,12 +76,43 @@ const statisticsRoute = createRoute({
   pendingComponent: () => <p className="muted">Loading statistics…</p>,
 });
 
+const runsRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: "/runs",
+  validateSearch: validateRunsSearch,
+  component: RunsPage,
+});
+
+const runRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: "/runs/$id",
+  params: { parse: parseId, stringify: ({ id }) => ({ id: String(id) }) },
+  component: RunDetailPage,
+});
+
+const projectsRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: "/projects",
+  component: ProjectsPage,
+});
+
+const projectRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: "/projects/$id",
+  params: { parse: parseId, stringify: ({ id }) => ({ id: String(id) }) },
+  component: ProjectDetailPage,
+});
+
 const routeTree = rootRoute.addChildren([
   indexRoute,
   executionsRoute,
   executionRoute,
   testCaseRoute,
   statisticsRoute,
+  runsRoute,
+  runRoute,
+  projectsRoute,
+  projectRoute,
 ]);
 
 export const router = createRouter({ routeTree, scrollRestoration: true });

@@ -282,3 +282,90 @@ it("shows statistics with breakdowns and trend charts", async () => {
   await expect.poll(() => bars.count()).toBe(6);
   await page.screenshot({ path: join(screenshots, "04-statistics.png"), fullPage: true });
 });
+
+it("switches to a shared project, shows its runs with the flaky test, and its members", async () => {
+  const teammate = await createTestPrincipal(server.database, "member");
+  const project = await sdk.project.create.mutate({ slug: "team-shop", name: "Team shop" });
+  await sdk.project.addMember.mutate({
+    projectId: project.id,
+    userId: teammate.id,
+    role: "viewer",
+  });
+  const [login, cart] = await sdk.testCase.ensureMany.mutate({
+    projectId: project.id,
+    testCases: [
+      { key: "team › login", title: "Team login" },
+      { key: "team › cart", title: "Team cart" },
+    ],
+  });
+  const run = await sdk.run.start.mutate({
+    projectId: project.id,
+    key: "team-build-1",
+    name: "Team CI",
+    branch: "main",
+  });
+  const attempt = async (testCaseId: number, result: "pass" | "fail", attemptNumber: number) => {
+    const { executionId } = await sdk.execution.start.mutate({
+      testCaseId,
+      runId: run.id,
+      attempt: attemptNumber,
+      browser: "chromium",
+    });
+    await sdk.execution.update.mutate({ id: executionId, status: "running" });
+    await sdk.execution.update.mutate({
+      id: executionId,
+      status: result === "pass" ? "completed" : "failed",
+      result,
+      errorMessage: result === "fail" ? "login button missing" : undefined,
+    });
+  };
+  await attempt(login?.id ?? 0, "fail", 0);
+  await attempt(login?.id ?? 0, "pass", 1);
+  await attempt(cart?.id ?? 0, "pass", 0);
+  await sdk.run.finish.mutate({ runId: run.id });
+
+  page.setDefaultTimeout(15_000);
+  // The project list is read once per page load: a reload shows the new project.
+  await page.reload();
+  await page.getByRole("link", { name: "Projects" }).click();
+  await page.getByRole("heading", { name: "Projects", exact: true }).waitFor();
+  await expect.poll(() => page.locator("table.projects").textContent()).toContain("Team shop");
+
+  await page.locator(".project-switcher select").selectOption({ label: "Team shop" });
+  await page.getByRole("link", { name: "Executions", exact: true }).click();
+  await expect.poll(() => count().textContent()).toBe("3 executions");
+  expect(await rows().first().textContent()).toContain("Team");
+
+  await page.getByRole("link", { name: "Runs", exact: true }).click();
+  await page.getByRole("heading", { name: "Runs" }).waitFor();
+  const runRow = page.locator("table.runs tbody tr", { hasText: "Team CI" });
+  await runRow.waitFor();
+  expect(await runRow.locator(".badge").textContent()).toBe("passed");
+  await runRow.getByRole("link", { name: "Team CI" }).click();
+  await page.getByRole("heading", { name: /Team CI/ }).waitFor();
+  await page.getByRole("tab", { name: "flaky (1)" }).click();
+  await expect
+    .poll(() => page.locator("table.run-tests tbody").textContent())
+    .toContain("Team login");
+  expect(await page.locator("table.run-tests tbody tr").first().textContent()).toContain("2");
+  await page.screenshot({ path: join(screenshots, "05-run.png"), fullPage: true });
+
+  await page.goto(`${server.url}/projects/${project.id}`);
+  await expect.poll(() => page.locator("table.members tbody tr").count()).toBe(2);
+  expect(await page.locator("table.members").textContent()).toContain(teammate.email);
+  expect(await page.getByRole("form", { name: "Add a member" }).count()).toBe(1);
+
+  // The viewer sees the same members but no form to change them.
+  const viewerPage = await browser.newPage();
+  try {
+    await viewerPage.goto(`${server.url}/projects/${project.id}`);
+    await viewerPage.getByLabel("Email").fill(teammate.email);
+    await viewerPage.getByLabel("Password").fill(TEST_PASSWORD);
+    await viewerPage.getByRole("button", { name: "Sign in" }).click();
+    await expect.poll(() => viewerPage.locator("table.members tbody tr").count()).toBe(2);
+    expect(await viewerPage.getByRole("form", { name: "Add a member" }).count()).toBe(0);
+    expect(await viewerPage.locator("table.members select").count()).toBe(0);
+  } finally {
+    await viewerPage.close();
+  }
+});

@@ -14,6 +14,7 @@ import {
   label,
   MAX_ID,
   type Page,
+  pageDirection,
   pagination,
   text,
 } from "./limits";
@@ -99,7 +100,12 @@ export function encodeCursor(row: { id: number; createdAt: Date }): string {
 }
 
 export const listExecutionsInput = z
-  .strictObject({ ...executionFilters, ...pagination, cursor: cursor.optional() })
+  .strictObject({
+    ...executionFilters,
+    ...pagination,
+    cursor: cursor.optional(),
+    direction: pageDirection,
+  })
   .refine((input) => !(input.cursor && input.skip > 0), "use either cursor or skip, not both")
   .default({ skip: 0, limit: 50 });
 export const countExecutionsInput = z.strictObject(executionFilters).default({});
@@ -109,6 +115,7 @@ export const executionHistoryInput = z.strictObject({
   testCaseId: id,
   ...pagination,
   cursor: cursor.optional(),
+  direction: pageDirection,
 });
 
 export const executionIdInput = z.strictObject({ id });

@@ -91,3 +91,9 @@ export interface Page<T> {
   skip: number;
   limit: number;
 }
+
+/**
+ * tRPC's infinite queries send the direction they page in with the cursor; pages here always go
+ * forward from the cursor, so it is accepted and changes nothing.
+ */
+export const pageDirection = z.enum(["forward", "backward"]).optional();

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { type Actor, assertRole, NEEDS, projectRoleSql } from "./actor";
 import { type Database, queryRows } from "./db";
 import { ConflictError, ForbiddenError, NotFoundError } from "./errors";
-import { DEFAULT_PAGE_SIZE, id, LIMITS, text } from "./limits";
+import { DEFAULT_PAGE_SIZE, id, LIMITS, pageDirection, text } from "./limits";
 import {
   PROJECT_ROLES,
   type Project,
@@ -68,6 +68,7 @@ export const listProjectsInput = z
   .strictObject({
     /** `nextCursor` of the previous page. */
     cursor: id.optional(),
+    direction: pageDirection,
     limit: pageSize,
   })
   .default({ limit: DEFAULT_PAGE_SIZE });
@@ -75,6 +76,7 @@ export const listProjectsInput = z
 export const listMembersInput = z.strictObject({
   projectId: id,
   cursor: id.optional(),
+  direction: pageDirection,
   limit: pageSize,
 });
 

@@ -11,7 +11,7 @@ import {
 } from "./actor";
 import { type Database, queryRows } from "./db";
 import { ConflictError, NotFoundError } from "./errors";
-import { cleanText, id, isSupportedDate, LIMITS, MAX_ID, text } from "./limits";
+import { cleanText, id, isSupportedDate, LIMITS, MAX_ID, pageDirection, text } from "./limits";
 import {
   type ProjectRole,
   projects,
@@ -97,6 +97,7 @@ export const listRunsInput = z
     branch: shortText.optional(),
     status: z.enum(RUN_STATUSES).optional(),
     cursor: runCursor.optional(),
+    direction: pageDirection,
     limit: pageSize,
   })
   .default({ limit: 50 });
@@ -111,6 +112,7 @@ export const getRunInput = z
     outcome: z.enum(TEST_OUTCOMES).optional(),
     /** `testsPage.nextCursor` of the previous page (a test case id). */
     cursor: id.optional(),
+    direction: pageDirection,
     limit: pageSize,
   })
   .refine((input) => (input.id === undefined) !== (input.key === undefined), {

@@ -5,6 +5,7 @@ import { errorMessage, trpc } from "../api";
 import { ExecutionTable } from "../components/ExecutionTable";
 import { Pagination } from "../components/Pagination";
 import { RESULTS, STATUSES } from "../format";
+import { useProjectInput } from "../project";
 import { type ExecutionsSearch, PAGE_SIZES } from "../search";
 
 const FILTERS = ["status", "result", "browser", "environment", "testCaseId"] as const;
@@ -16,13 +17,19 @@ const UNSPECIFIED = "unspecified";
 export function ExecutionsPage() {
   const search = useSearch({ from: "/executions" });
   const navigate = useNavigate({ from: "/executions" });
-  const query = { ...search, skip: search.skip ?? 0, limit: search.limit ?? DEFAULT_PAGE_SIZE };
+  const project = useProjectInput();
+  const query = {
+    ...search,
+    ...project,
+    skip: search.skip ?? 0,
+    limit: search.limit ?? DEFAULT_PAGE_SIZE,
+  };
   const list = useQuery({
     ...trpc.execution.list.queryOptions(query),
     placeholderData: keepPreviousData,
   });
-  const testCases = useQuery(trpc.testCase.list.queryOptions({ limit: 100 })).data;
-  const stats = useQuery(trpc.stats.get.queryOptions({})).data;
+  const testCases = useQuery(trpc.testCase.list.queryOptions({ ...project, limit: 100 })).data;
+  const stats = useQuery(trpc.stats.get.queryOptions(project)).data;
   const labels = (counts: Record<string, number> | undefined) =>
     Object.keys(counts ?? {})
       .filter((name) => name !== UNSPECIFIED)

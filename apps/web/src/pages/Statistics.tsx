@@ -13,30 +13,34 @@ import {
 } from "recharts";
 import { client, type ExecutionListItem, errorMessage, type Statistics, trpc } from "../api";
 import { formatDuration, formatPercent } from "../format";
+import { useProjectInput } from "../project";
 import { durationDistribution, passRateByDay } from "../trends";
 
 /** The trend charts read the newest executions' rows: at most this many (three list pages). */
 export const TREND_SAMPLE_SIZE = 300;
 const PAGE = 100;
 
-async function recentExecutions(): Promise<{ items: ExecutionListItem[]; total: number }> {
-  const first = await client.execution.list.query({ skip: 0, limit: PAGE });
+async function recentExecutions(project: {
+  projectId?: number;
+}): Promise<{ items: ExecutionListItem[]; total: number }> {
+  const first = await client.execution.list.query({ ...project, skip: 0, limit: PAGE });
   const pages = Math.min(Math.ceil(first.total / PAGE), TREND_SAMPLE_SIZE / PAGE);
   const rest = await Promise.all(
     Array.from({ length: Math.max(0, pages - 1) }, (_, i) =>
-      client.execution.list.query({ skip: (i + 1) * PAGE, limit: PAGE }),
+      client.execution.list.query({ ...project, skip: (i + 1) * PAGE, limit: PAGE }),
     ),
   );
   return { items: [first, ...rest].flatMap((page) => page.items), total: first.total };
 }
 
 export function StatisticsPage() {
-  const stats = useQuery(trpc.stats.get.queryOptions({}));
+  const project = useProjectInput();
+  const stats = useQuery(trpc.stats.get.queryOptions(project));
   // Three list pages read as one sample; keyed under the list's own key, so a change to the
   // executions (which invalidates execution.list) refreshes it too.
   const recent = useQuery({
-    queryKey: [...trpc.execution.list.queryKey(), "trend-sample"],
-    queryFn: recentExecutions,
+    queryKey: [...trpc.execution.list.queryKey(), "trend-sample", project.projectId ?? null],
+    queryFn: () => recentExecutions(project),
   });
   const failure = stats.error ?? recent.error;
   const error = failure ? errorMessage(failure) : undefined;

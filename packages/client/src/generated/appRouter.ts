@@ -194,7 +194,14 @@ export type AppRouter = TRPCBuiltRouter<
       }>;
       list: TRPCQueryProcedure<{
         meta: object;
-        input: undefined | void | { cursor?: undefined | number; limit?: undefined | number };
+        input:
+          | undefined
+          | void
+          | {
+              cursor?: undefined | number;
+              direction?: undefined | "forward" | "backward";
+              limit?: undefined | number;
+            };
         output: {
           limit: number;
           items: Array<{
@@ -255,7 +262,12 @@ export type AppRouter = TRPCBuiltRouter<
       }>;
       members: TRPCQueryProcedure<{
         meta: object;
-        input: { projectId: number; cursor?: undefined | number; limit?: undefined | number };
+        input: {
+          projectId: number;
+          cursor?: undefined | number;
+          direction?: undefined | "forward" | "backward";
+          limit?: undefined | number;
+        };
         output: {
           limit: number;
           items: Array<{
@@ -463,6 +475,7 @@ export type AppRouter = TRPCBuiltRouter<
               branch?: undefined | string;
               status?: undefined | "passed" | "failed" | "cancelled" | "running" | "timed_out";
               cursor?: undefined | string;
+              direction?: undefined | "forward" | "backward";
               limit?: undefined | number;
             };
         output: {
@@ -501,6 +514,7 @@ export type AppRouter = TRPCBuiltRouter<
           projectId?: undefined | number;
           outcome?: undefined | "passed" | "failed" | "flaky" | "skipped";
           cursor?: undefined | number;
+          direction?: undefined | "forward" | "backward";
           limit?: undefined | number;
         };
         output: {
@@ -828,6 +842,7 @@ export type AppRouter = TRPCBuiltRouter<
         input: {
           testCaseId: number;
           cursor?: undefined | string;
+          direction?: undefined | "forward" | "backward";
           skip?: undefined | number;
           limit?: undefined | number;
           projectId?: undefined | number;
@@ -874,6 +889,7 @@ export type AppRouter = TRPCBuiltRouter<
           | void
           | {
               cursor?: undefined | string;
+              direction?: undefined | "forward" | "backward";
               skip?: undefined | number;
               limit?: undefined | number;
               projectId?: undefined | number;

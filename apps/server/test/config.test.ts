@@ -28,6 +28,7 @@ describe("loadConfig defaults", () => {
       maxBodyBytes: 5 * 1024 * 1024,
       maxBatchSize: 50,
       stuckAfterMs: 60 * 60_000,
+      runTimeoutMs: 60 * 60_000,
       sweepIntervalMs: 60_000,
     });
   });
@@ -54,6 +55,7 @@ describe("loadConfig reads", () => {
       TESTTRACK_MAX_BODY_BYTES: "1024",
       TESTTRACK_MAX_BATCH_SIZE: "10",
       TESTTRACK_STUCK_AFTER_MINUTES: "0.5",
+      TESTTRACK_RUN_TIMEOUT_MINUTES: "90",
       TESTTRACK_SWEEP_INTERVAL_SECONDS: "2",
     });
     expect(config).toEqual({
@@ -68,6 +70,7 @@ describe("loadConfig reads", () => {
       maxBodyBytes: 1024,
       maxBatchSize: 10,
       stuckAfterMs: 30_000,
+      runTimeoutMs: 90 * 60_000,
       sweepIntervalMs: 2000,
     });
   });
@@ -122,6 +125,7 @@ describe("loadConfig refuses", () => {
     ["TESTTRACK_MAX_BODY_BYTES", "0"],
     ["TESTTRACK_MAX_BATCH_SIZE", "5000"],
     ["TESTTRACK_STUCK_AFTER_MINUTES", "-5"],
+    ["TESTTRACK_RUN_TIMEOUT_MINUTES", "0"],
     ["TESTTRACK_SWEEP_INTERVAL_SECONDS", "soon"],
   ])("%s=%s, naming it", (name, value) => {
     expect(configErrorFor({ [name]: value }).message).toMatch(

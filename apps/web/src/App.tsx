@@ -1,36 +1,9 @@
-import { useQuery } from "@tanstack/react-query";
 import { Link, Outlet } from "@tanstack/react-router";
-import { useId, useSyncExternalStore } from "react";
-import { client, trpc } from "./api";
+import { useSyncExternalStore } from "react";
+import { client } from "./api";
+import { ProjectSwitcher } from "./components/ProjectSwitcher";
 import { SignInPage } from "./pages/SignIn";
-import { chooseProject, useProjectInput } from "./project";
 import { clearSession, currentSession, onSessionChange } from "./session";
-
-/** Which project every page shows: the default one, or any the user is a member of. */
-function ProjectSwitcher({ admin }: { admin: boolean }) {
-  const id = useId();
-  const { projectId } = useProjectInput();
-  const projects = useQuery(trpc.project.list.queryOptions({ limit: 100 })).data?.items ?? [];
-  return (
-    <span className="project-switcher">
-      <label htmlFor={id}>Project</label>
-      <select
-        id={id}
-        value={projectId ?? ""}
-        onChange={(event) => chooseProject(event.target.value ? Number(event.target.value) : null)}
-      >
-        <option value="">{admin ? "All projects" : "Personal (default)"}</option>
-        {projects
-          .filter((project) => admin || !project.personal)
-          .map((project) => (
-            <option key={project.id} value={project.id}>
-              {project.name}
-            </option>
-          ))}
-      </select>
-    </span>
-  );
-}
 
 /** The frame of every page: signed out, any address shows the sign-in form; then the page. */
 export function App() {

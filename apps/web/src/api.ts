@@ -24,6 +24,8 @@ export type ExecutionDetail = RouterOutputs["execution"]["get"];
 export type ExecutionStep = ExecutionDetail["steps"][number];
 export type Statistics = RouterOutputs["stats"]["get"];
 export type StepsEvent = RouterOutputs["execution"]["onSteps"]["data"];
+export type Project = RouterOutputs["project"]["get"];
+export type ProjectRole = Project["role"];
 
 /** A sentence for a person: the server's message, or what went wrong with the connection. */
 export function errorMessage(error: unknown): string {

@@ -1,28 +1,24 @@
-import { useSyncExternalStore } from "react";
+import { useNavigate, useParams, useSearch } from "@tanstack/react-router";
 
-// The project the pages show, per tab (sessionStorage, as the session): null is the default,
-// the personal project (an admin's default is every project).
-const KEY = "testtrack.project";
-const listeners = new Set<() => void>();
-
-export function currentProject(): number | null {
-  const value = Number(sessionStorage.getItem(KEY));
-  return Number.isSafeInteger(value) && value > 0 ? value : null;
-}
-
-export function chooseProject(projectId: number | null): void {
-  if (projectId === null) sessionStorage.removeItem(KEY);
-  else sessionStorage.setItem(KEY, String(projectId));
-  for (const listener of listeners) listener();
-}
-
-function subscribe(listener: () => void): () => void {
-  listeners.add(listener);
-  return () => listeners.delete(listener);
-}
-
-/** The chosen project as an input field: `{ projectId }`, or nothing for the default. */
+/**
+ * The chosen project as an input field: `{ projectId }` from the address (`?project=`), or
+ * nothing for the server's default (the personal project; every project for an admin).
+ */
 export function useProjectInput(): { projectId?: number } {
-  const projectId = useSyncExternalStore(subscribe, currentProject);
-  return projectId === null ? {} : { projectId };
+  const { project } = useSearch({ from: "__root__" });
+  return project === undefined ? {} : { projectId: project };
+}
+
+/**
+ * Shows another project (undefined: the default). A list page stays and starts afresh (its
+ * filters and page belonged to the other project); a page of one object opens the executions.
+ */
+export function useChooseProject(): (project: number | undefined) => void {
+  const navigate = useNavigate();
+  const params = useParams({ strict: false });
+  const onObjectPage = Object.keys(params).length > 0;
+  return (project) =>
+    onObjectPage
+      ? navigate({ to: "/executions", search: { project } })
+      : navigate({ to: ".", search: { project } });
 }

@@ -6,6 +6,7 @@ import {
   lazyRouteComponent,
   notFound,
   redirect,
+  retainSearchParams,
 } from "@tanstack/react-router";
 import { App } from "./App";
 import { ExecutionDetailPage } from "./pages/ExecutionDetail";
@@ -15,7 +16,12 @@ import { ProjectsPage } from "./pages/Projects";
 import { RunDetailPage } from "./pages/RunDetail";
 import { RunsPage, validateRunsSearch } from "./pages/Runs";
 import { TestCaseHistoryPage } from "./pages/TestCaseHistory";
-import { positive, validateExecutionsSearch } from "./search";
+import {
+  type ProjectSearch,
+  positive,
+  validateExecutionsSearch,
+  validateProjectSearch,
+} from "./search";
 
 /** A path id: a positive int4, or the page is not found. */
 function parseId({ id }: { id: string }): { id: number } {
@@ -26,6 +32,9 @@ function parseId({ id }: { id: string }): { id: number } {
 
 const rootRoute = createRootRoute({
   component: App,
+  validateSearch: validateProjectSearch,
+  // The chosen project follows every link and navigation until the switcher changes it.
+  search: { middlewares: [retainSearchParams<ProjectSearch>(["project"])] },
   notFoundComponent: () => (
     <section>
       <h1>Page not found</h1>

@@ -24,6 +24,15 @@ export const positive = (value: unknown) => {
 const oneOf = <T extends string>(value: unknown, allowed: readonly T[]) =>
   allowed.find((option) => option === value);
 
+/** The project every page shows, as the address bar holds it: a shared link opens the same one. */
+export interface ProjectSearch {
+  project?: number;
+}
+
+export function validateProjectSearch(search: Record<string, unknown>): ProjectSearch {
+  return { project: positive(search.project) };
+}
+
 /** An address someone typed or shared: anything unknown or malformed is dropped, not an error. */
 export function validateExecutionsSearch(search: Record<string, unknown>): ExecutionsSearch {
   const limit = Number(search.limit);

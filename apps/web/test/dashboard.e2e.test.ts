@@ -369,3 +369,148 @@ it("switches to a shared project, shows its runs with the flaky test, and its me
     await viewerPage.close();
   }
 });
+
+it("keeps the chosen project in the address: a shared link opens it, and a viewer only reads it", async () => {
+  const viewer = await createTestPrincipal(server.database, "member");
+  const admin = await createTestPrincipal(server.database, "admin");
+  const project = await sdk.project.create.mutate({ slug: "web-shop", name: "Web shop" });
+  await sdk.project.addMember.mutate({
+    projectId: project.id,
+    email: viewer.email,
+    role: "viewer",
+  });
+  const searchCase = await sdk.testCase.create.mutate({
+    projectId: project.id,
+    title: "Search the catalogue",
+  });
+  const shopIds: number[] = [];
+  for (const [name, status] of [
+    ["chromium", "completed"],
+    ["firefox", "failed"],
+  ] as const) {
+    const { executionId } = await sdk.execution.start.mutate({
+      testCaseId: searchCase.id,
+      browser: name,
+      environment: "staging",
+    });
+    await sdk.execution.update.mutate({ id: executionId, status: "running" });
+    await sdk.execution.update.mutate({ id: executionId, status, durationSeconds: 2 });
+    shopIds.push(executionId);
+  }
+  const personal = `${lead.name} (personal)`;
+  const projectParam = () => new URL(page.url()).searchParams.get("project");
+  const shownIds = () =>
+    rows().evaluateAll((trs) => trs.map((tr) => Number(tr.dataset.executionId)));
+
+  // Without a choice: the personal project, and no "All projects" for a non-admin.
+  await page.goto(`${server.url}/executions`);
+  await expect.poll(() => count().textContent()).toBe("6 executions");
+  const switcher = page.getByLabel("Project", { exact: true });
+  await expect.poll(() => switcher.locator("option:checked").textContent()).toBe(personal);
+  expect(await switcher.locator("option", { hasText: "All projects" }).count()).toBe(0);
+
+  await switcher.selectOption({ label: "Web shop" });
+  await expect.poll(() => count().textContent()).toBe("2 executions");
+  expect(projectParam()).toBe(String(project.id));
+  expect((await shownIds()).sort((a, b) => a - b)).toEqual(shopIds);
+
+  // The choice follows the links: statistics and a test case's history read the same project.
+  await page.getByRole("link", { name: "Statistics" }).click();
+  const executionsStat = page.locator('[data-stat="Executions"] .card-value');
+  await expect.poll(() => executionsStat.textContent()).toBe("2");
+  expect(projectParam()).toBe(String(project.id));
+  await page.getByRole("link", { name: "Search the catalogue" }).click();
+  await page.getByRole("heading", { name: "Search the catalogue" }).waitFor();
+  await expect.poll(() => rows().count()).toBe(2);
+  expect(projectParam()).toBe(String(project.id));
+
+  // Switching away from one object's page opens the executions of the other project.
+  await switcher.selectOption({ label: personal });
+  await expect.poll(() => count().textContent()).toBe("6 executions");
+  expect(new URL(page.url()).pathname).toBe("/executions");
+  expect((await shownIds()).some((id) => shopIds.includes(id))).toBe(false);
+
+  await page.getByRole("link", { name: "Projects", exact: true }).click();
+  const shopRow = page.locator("table.projects tbody tr", { hasText: "Web shop" });
+  await shopRow.waitFor();
+  expect(await shopRow.textContent()).toContain("maintainer");
+
+  // The server's own words when it refuses: a taken slug, the last maintainer stepping down.
+  await page.getByLabel("Slug").fill("web-shop");
+  await page.getByLabel("Name", { exact: true }).fill("Another shop");
+  await page.getByRole("button", { name: "Create project" }).click();
+  await expect
+    .poll(() => page.getByRole("alert").textContent())
+    .toBe('a project with slug "web-shop" already exists; choose another slug');
+
+  await shopRow.getByRole("link", { name: "Web shop", exact: true }).click();
+  await page.getByRole("heading", { name: "Web shop" }).waitFor();
+  const memberRows = page.locator("table.members tbody tr");
+  await expect.poll(() => memberRows.count()).toBe(2);
+  expect(await memberRows.filter({ hasText: lead.email }).textContent()).toContain(lead.name);
+  expect(await memberRows.filter({ hasText: viewer.email }).textContent()).toContain(viewer.name);
+  await page.getByLabel(`Role of ${lead.email}`).selectOption("member");
+  await expect
+    .poll(() => page.getByRole("alert").textContent())
+    .toBe("a project needs at least one maintainer: make someone else maintainer first");
+
+  await page.getByLabel("Retention days").fill("30");
+  await page.getByRole("button", { name: "Save settings" }).click();
+  await page.getByRole("status").filter({ hasText: "Saved." }).waitFor();
+  expect((await sdk.project.get.query({ id: project.id })).retentionDays).toBe(30);
+  await page.screenshot({ path: join(screenshots, "06-project.png"), fullPage: true });
+
+  const signIn = async (target: Page, who: TestPrincipal, url: string) => {
+    await target.goto(url);
+    await target.getByLabel("Email").fill(who.email);
+    await target.getByLabel("Password").fill(TEST_PASSWORD);
+    await target.getByRole("button", { name: "Sign in" }).click();
+  };
+
+  // A viewer opening the shared link sees the project's executions, its members, no controls.
+  const viewerPage = await browser.newPage();
+  try {
+    await signIn(viewerPage, viewer, `${server.url}/executions?project=${project.id}`);
+    const viewerCount = viewerPage.getByTestId("execution-count");
+    await expect.poll(() => viewerCount.textContent()).toBe("2 executions");
+    const viewerSwitcher = viewerPage.getByLabel("Project", { exact: true });
+    await expect
+      .poll(() => viewerSwitcher.locator("option:checked").textContent())
+      .toBe("Web shop");
+
+    await viewerPage.goto(`${server.url}/projects/${project.id}`);
+    const viewerMembers = viewerPage.locator("table.members tbody tr");
+    await expect.poll(() => viewerMembers.count()).toBe(2);
+    expect(await viewerPage.locator("table.members tbody").textContent()).toContain(lead.email);
+    expect(await viewerPage.getByRole("form", { name: "Add a member" }).count()).toBe(0);
+    expect(await viewerPage.locator("table.members select").count()).toBe(0);
+    expect(await viewerPage.getByRole("button", { name: /^Remove/ }).count()).toBe(0);
+    expect(await viewerPage.getByRole("button", { name: "Save settings" }).count()).toBe(0);
+
+    // Anyone may leave: the project is then gone from their list.
+    await viewerPage.getByRole("button", { name: "Leave this project" }).click();
+    await viewerPage.getByRole("heading", { name: "Projects", exact: true }).waitFor();
+    await viewerPage.locator("table.projects").waitFor();
+    expect(await viewerPage.locator("table.projects").textContent()).not.toContain("Web shop");
+    expect((await sdk.project.members.query({ projectId: project.id })).total).toBe(1);
+  } finally {
+    await viewerPage.close();
+  }
+
+  // An admin starts on every project, and may narrow to one.
+  const adminPage = await browser.newPage();
+  try {
+    const adminSdk = createTestTrackClient({ url: server.url, token: admin.token });
+    const everything = (await adminSdk.execution.list.query({ limit: 1 })).total;
+    await signIn(adminPage, admin, `${server.url}/executions`);
+    const adminCount = adminPage.getByTestId("execution-count");
+    await expect.poll(() => adminCount.textContent()).toBe(`${everything} executions`);
+    expect(everything).toBeGreaterThan(6 + 2);
+    const adminSwitcher = adminPage.getByLabel("Project", { exact: true });
+    expect(await adminSwitcher.locator("option:checked").textContent()).toBe("All projects");
+    await adminSwitcher.selectOption({ label: "Web shop" });
+    await expect.poll(() => adminCount.textContent()).toBe("2 executions");
+  } finally {
+    await adminPage.close();
+  }
+});

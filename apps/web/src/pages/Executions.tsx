@@ -15,7 +15,8 @@ const UNSPECIFIED = "unspecified";
 
 /** Filters and paging live in the address bar: a filtered list can be bookmarked and shared. */
 export function ExecutionsPage() {
-  const search = useSearch({ from: "/executions" });
+  // `project` is every page's (the root route's): it reaches the server as `projectId`.
+  const { project: _chosen, ...search } = useSearch({ from: "/executions" });
   const navigate = useNavigate({ from: "/executions" });
   const project = useProjectInput();
   const query = {

@@ -1,27 +1,268 @@
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { Link, useParams } from "@tanstack/react-router";
+import { Link, useNavigate, useParams } from "@tanstack/react-router";
 import { type FormEvent, useId, useState } from "react";
-import { errorMessage, trpc } from "../api";
+import { errorMessage, type Project, type ProjectRole, trpc } from "../api";
+import { formatDateTime } from "../format";
+import { currentSession } from "../session";
 
-const ROLES = ["viewer", "member", "maintainer"] as const;
-type Role = (typeof ROLES)[number];
+const ROLES = ["viewer", "member", "maintainer"] as const satisfies readonly ProjectRole[];
+const MEMBERS_PAGE_SIZE = 50;
 
-/** One project: its settings and its members; only maintainers may change them. */
+/** Anything that changes a project changes what the switcher, the list and this page show. */
+function useRefreshProjects() {
+  const queryClient = useQueryClient();
+  return () => queryClient.invalidateQueries(trpc.project.pathFilter());
+}
+
+/** One project: its settings and members. Only maintainers (and admins) may change them. */
 export function ProjectDetailPage() {
   const { id } = useParams({ from: "/projects/$id" });
-  const queryClient = useQueryClient();
-  const emailId = useId();
-  const roleId = useId();
-  const [email, setEmail] = useState("");
-  const [role, setRole] = useState<Role>("member");
   const project = useQuery(trpc.project.get.queryOptions({ id }));
+
+  return (
+    <section aria-labelledby="project-title">
+      <p className="crumbs">
+        <Link to="/projects">Projects</Link> / project #{id}
+      </p>
+      <h1 id="project-title">{project.data?.name ?? `Project #${id}`}</h1>
+      {project.error && (
+        <p role="alert" className="error">
+          {errorMessage(project.error)}
+        </p>
+      )}
+      {project.isPending && <p className="muted">Loading the project…</p>}
+      {project.data && (
+        <>
+          <p>
+            <Link to="/executions" search={{ project: id }}>
+              Show this project's executions
+            </Link>
+          </p>
+          {project.data.role === "maintainer" ? (
+            // Another project's page gets a fresh form; a save keeps what was typed (and shows it).
+            <ProjectSettingsForm key={project.data.id} project={project.data} />
+          ) : (
+            <ProjectSettings project={project.data} />
+          )}
+          <Members project={project.data} />
+        </>
+      )}
+    </section>
+  );
+}
+
+function retention(days: number | null): string {
+  return days === null ? "kept until the instance-wide horizon" : `${days} days`;
+}
+
+function ProjectSettings({ project }: { project: Project }) {
+  return (
+    <dl className="facts" aria-label="Settings">
+      <dt>Slug</dt>
+      <dd>
+        <code>{project.slug}</code>
+      </dd>
+      <dt>Default branch</dt>
+      <dd>{project.defaultBranch}</dd>
+      <dt>Retention</dt>
+      <dd>{retention(project.retentionDays)}</dd>
+      <dt>Your role</dt>
+      <dd>{project.role}</dd>
+    </dl>
+  );
+}
+
+function ProjectSettingsForm({ project }: { project: Project }) {
+  const refresh = useRefreshProjects();
+  const ids = { name: useId(), branch: useId(), retention: useId() };
+  const [name, setName] = useState(project.name);
+  const [defaultBranch, setDefaultBranch] = useState(project.defaultBranch);
+  const [retentionDays, setRetentionDays] = useState(
+    project.retentionDays === null ? "" : String(project.retentionDays),
+  );
+  const save = useMutation(trpc.project.update.mutationOptions({ onSuccess: refresh }));
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    save.mutate({
+      id: project.id,
+      name,
+      defaultBranch,
+      retentionDays: retentionDays.trim() === "" ? null : Number(retentionDays),
+    });
+  };
+
+  return (
+    <form className="project-settings" onSubmit={submit} aria-label="Settings">
+      <p className="muted">
+        Slug <code>{project.slug}</code> · your role: {project.role}
+      </p>
+      <div className="field">
+        <label htmlFor={ids.name}>Name</label>
+        <input
+          id={ids.name}
+          value={name}
+          onChange={(event) => setName(event.target.value)}
+          required
+        />
+      </div>
+      <div className="field">
+        <label htmlFor={ids.branch}>Default branch</label>
+        <input
+          id={ids.branch}
+          value={defaultBranch}
+          onChange={(event) => setDefaultBranch(event.target.value)}
+          required
+        />
+      </div>
+      <div className="field">
+        <label htmlFor={ids.retention}>Retention days</label>
+        <input
+          id={ids.retention}
+          type="number"
+          min={1}
+          max={3650}
+          step={1}
+          value={retentionDays}
+          placeholder="instance horizon"
+          onChange={(event) => setRetentionDays(event.target.value)}
+        />
+      </div>
+      <button type="submit" disabled={save.isPending}>
+        {save.isPending ? "Saving…" : "Save settings"}
+      </button>
+      {save.isSuccess && <span role="status">Saved.</span>}
+      {save.error && (
+        <p role="alert" className="error">
+          {errorMessage(save.error)}
+        </p>
+      )}
+    </form>
+  );
+}
+
+/** The members by user id, paged by cursor; maintainers add, re-role and remove; anyone leaves. */
+function Members({ project }: { project: Project }) {
+  const refresh = useRefreshProjects();
+  const navigate = useNavigate();
+  const me = currentSession()?.user.id;
+  const maintainer = project.role === "maintainer";
   const members = useInfiniteQuery(
     trpc.project.members.infiniteQueryOptions(
-      { projectId: id, limit: 50 },
+      { projectId: project.id, limit: MEMBERS_PAGE_SIZE },
       { getNextPageParam: (page) => page.nextCursor ?? undefined },
     ),
   );
-  const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.project.members.pathKey() });
+  const change = useMutation(trpc.project.updateMember.mutationOptions({ onSuccess: refresh }));
+  const remove = useMutation(
+    trpc.project.removeMember.mutationOptions({
+      onSuccess: async (removed) => {
+        if (removed.userId !== me) return refresh();
+        // Leaving: this project is no longer one to show.
+        await navigate({
+          to: "/projects",
+          search: (previous) => ({
+            ...previous,
+            project: previous.project === project.id ? undefined : previous.project,
+          }),
+        });
+        return refresh();
+      },
+    }),
+  );
+  const items = members.data?.pages.flatMap((page) => page.items) ?? [];
+  const failure = members.error ?? change.error ?? remove.error;
+  const busy = change.isPending || remove.isPending;
+
+  return (
+    <>
+      <h2>Members ({members.data?.pages[0]?.total ?? "…"})</h2>
+      {failure && (
+        <p role="alert" className="error">
+          {errorMessage(failure)}
+        </p>
+      )}
+      <table className="members">
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Email</th>
+            <th scope="col">Role</th>
+            <th scope="col">Member since</th>
+            <th scope="col">
+              <span className="visually-hidden">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {items.map((member) => (
+            <tr key={member.userId} data-user-id={member.userId}>
+              <td>{member.name}</td>
+              <td>{member.email}</td>
+              <td>
+                {maintainer ? (
+                  <select
+                    aria-label={`Role of ${member.email}`}
+                    value={member.role}
+                    disabled={busy}
+                    onChange={(event) =>
+                      change.mutate({
+                        projectId: project.id,
+                        userId: member.userId,
+                        role: event.target.value as ProjectRole,
+                      })
+                    }
+                  >
+                    {ROLES.map((role) => (
+                      <option key={role} value={role}>
+                        {role}
+                      </option>
+                    ))}
+                  </select>
+                ) : (
+                  member.role
+                )}
+              </td>
+              <td>{formatDateTime(member.createdAt)}</td>
+              <td>
+                {(maintainer || member.userId === me) && (
+                  <button
+                    type="button"
+                    className="secondary"
+                    disabled={busy}
+                    aria-label={
+                      member.userId === me ? "Leave this project" : `Remove ${member.email}`
+                    }
+                    onClick={() => remove.mutate({ projectId: project.id, userId: member.userId })}
+                  >
+                    {member.userId === me ? "Leave" : "Remove"}
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {members.hasNextPage && (
+        <button
+          type="button"
+          className="secondary load-more"
+          disabled={members.isFetchingNextPage}
+          onClick={() => members.fetchNextPage()}
+        >
+          {members.isFetchingNextPage ? "Loading…" : "Load more"}
+        </button>
+      )}
+      {maintainer && <AddMemberForm projectId={project.id} />}
+    </>
+  );
+}
+
+function AddMemberForm({ projectId }: { projectId: number }) {
+  const refresh = useRefreshProjects();
+  const emailId = useId();
+  const roleId = useId();
+  const [email, setEmail] = useState("");
+  const [role, setRole] = useState<ProjectRole>("member");
   const add = useMutation(
     trpc.project.addMember.mutationOptions({
       onSuccess: async () => {
@@ -30,128 +271,42 @@ export function ProjectDetailPage() {
       },
     }),
   );
-  const update = useMutation(trpc.project.updateMember.mutationOptions({ onSuccess: refresh }));
-  const remove = useMutation(trpc.project.removeMember.mutationOptions({ onSuccess: refresh }));
-  const maintainer = project.data?.role === "maintainer";
-  const failure = project.error ?? members.error ?? add.error ?? update.error ?? remove.error;
-  const items = members.data?.pages.flatMap((page) => page.items) ?? [];
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    add.mutate({ projectId: id, email, role });
+    add.mutate({ projectId, email, role });
   };
 
   return (
-    <section aria-labelledby="project-title">
-      <p className="crumbs">
-        <Link to="/projects">Projects</Link> / project #{id}
-      </p>
-      <h1 id="project-title">{project.data?.name ?? `Project #${id}`}</h1>
-      {failure && (
+    <form className="add-member" onSubmit={submit} aria-labelledby={`${emailId}-title`}>
+      <h2 id={`${emailId}-title`}>Add a member</h2>
+      <label htmlFor={emailId}>Email</label>
+      <input
+        id={emailId}
+        type="email"
+        value={email}
+        onChange={(event) => setEmail(event.target.value)}
+        required
+      />
+      <label htmlFor={roleId}>Role</label>
+      <select
+        id={roleId}
+        value={role}
+        onChange={(event) => setRole(event.target.value as ProjectRole)}
+      >
+        {ROLES.map((name) => (
+          <option key={name} value={name}>
+            {name}
+          </option>
+        ))}
+      </select>
+      <button type="submit" disabled={add.isPending}>
+        Add member
+      </button>
+      {add.error && (
         <p role="alert" className="error">
-          {errorMessage(failure)}
+          {errorMessage(add.error)}
         </p>
       )}
-      {project.data && (
-        <dl className="facts">
-          <dt>Slug</dt>
-          <dd>
-            <code>{project.data.slug}</code>
-          </dd>
-          <dt>Default branch</dt>
-          <dd>{project.data.defaultBranch}</dd>
-          <dt>Retention</dt>
-          <dd>
-            {project.data.retentionDays ? `${project.data.retentionDays} days` : "instance default"}
-          </dd>
-          <dt>Your role</dt>
-          <dd>{project.data.role}</dd>
-        </dl>
-      )}
-      <h2>Members ({members.data?.pages[0]?.total ?? 0})</h2>
-      <table className="members">
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Email</th>
-            <th scope="col">Role</th>
-            {maintainer && <th scope="col">Remove</th>}
-          </tr>
-        </thead>
-        <tbody>
-          {items.map((member) => (
-            <tr key={member.userId}>
-              <td>{member.name}</td>
-              <td>{member.email}</td>
-              <td>
-                {maintainer ? (
-                  <select
-                    aria-label={`Role of ${member.email}`}
-                    value={member.role}
-                    onChange={(event) =>
-                      update.mutate({
-                        projectId: id,
-                        userId: member.userId,
-                        role: event.target.value as Role,
-                      })
-                    }
-                  >
-                    {ROLES.map((name) => (
-                      <option key={name} value={name}>
-                        {name}
-                      </option>
-                    ))}
-                  </select>
-                ) : (
-                  member.role
-                )}
-              </td>
-              {maintainer && (
-                <td>
-                  <button
-                    type="button"
-                    className="secondary"
-                    onClick={() => remove.mutate({ projectId: id, userId: member.userId })}
-                  >
-                    Remove
-                  </button>
-                </td>
-              )}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {members.hasNextPage && (
-        <button type="button" onClick={() => members.fetchNextPage()}>
-          Load more
-        </button>
-      )}
-      {maintainer && (
-        <form className="add-member" onSubmit={submit} aria-label="Add a member">
-          <label htmlFor={emailId}>Email</label>
-          <input
-            id={emailId}
-            type="email"
-            value={email}
-            onChange={(event) => setEmail(event.target.value)}
-            required
-          />
-          <label htmlFor={roleId}>Role</label>
-          <select
-            id={roleId}
-            value={role}
-            onChange={(event) => setRole(event.target.value as Role)}
-          >
-            {ROLES.map((name) => (
-              <option key={name} value={name}>
-                {name}
-              </option>
-            ))}
-          </select>
-          <button type="submit" disabled={add.isPending}>
-            Add member
-          </button>
-        </form>
-      )}
-    </section>
+    </form>
   );
 }

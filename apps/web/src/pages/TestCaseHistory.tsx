@@ -4,6 +4,7 @@ import { errorMessage, trpc } from "../api";
 import { ExecutionTable } from "../components/ExecutionTable";
 import { Pagination } from "../components/Pagination";
 import { formatPercent } from "../format";
+import { useProjectInput } from "../project";
 
 const PAGE_SIZE = 25;
 
@@ -12,16 +13,22 @@ export function TestCaseHistoryPage() {
   const { id } = useParams({ from: "/test-cases/$id" });
   const skip = useSearch({ from: "/test-cases/$id" }).skip ?? 0;
   const navigate = useNavigate({ from: "/test-cases/$id" });
+  const project = useProjectInput();
   const testCase = useQuery(trpc.testCase.get.queryOptions({ id }));
-  const caseStats = useQuery(trpc.stats.get.queryOptions({ testCaseId: id }));
+  const caseStats = useQuery(trpc.stats.get.queryOptions({ ...project, testCaseId: id }));
   const history = useQuery({
-    ...trpc.execution.history.queryOptions({ testCaseId: id, skip, limit: PAGE_SIZE }),
+    ...trpc.execution.history.queryOptions({ ...project, testCaseId: id, skip, limit: PAGE_SIZE }),
     placeholderData: keepPreviousData,
   });
-  const failure = testCase.error ?? caseStats.error ?? history.error;
-  const error = failure ? errorMessage(failure) : undefined;
   const details = testCase.data;
-  const stats = caseStats.data;
+  // A link naming another project than the test case's: its history is not in that project.
+  const elsewhere =
+    details !== undefined &&
+    project.projectId !== undefined &&
+    details.projectId !== project.projectId;
+  const failure = testCase.error ?? (elsewhere ? null : (caseStats.error ?? history.error));
+  const error = failure ? errorMessage(failure) : undefined;
+  const stats = elsewhere ? undefined : caseStats.data;
 
   return (
     <section aria-labelledby="history-title">
@@ -32,6 +39,18 @@ export function TestCaseHistoryPage() {
       {error && (
         <p role="alert" className="error">
           {error}
+        </p>
+      )}
+      {details && elsewhere && (
+        <p className="muted">
+          This test case belongs to another project than the one chosen.{" "}
+          <Link
+            to="/test-cases/$id"
+            params={{ id }}
+            search={(previous) => ({ ...previous, project: details.projectId })}
+          >
+            Show it in its own project
+          </Link>
         </p>
       )}
       {details && (
@@ -75,7 +94,7 @@ export function TestCaseHistoryPage() {
         </ul>
       )}
       <h2>History</h2>
-      {history.data && (
+      {history.data && !elsewhere && (
         <>
           <ExecutionTable
             items={history.data.items}

@@ -1,6 +1,7 @@
 import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
 import { authRouter } from "./routers/auth";
 import { executionRouter } from "./routers/execution";
+import { healthRouter } from "./routers/health";
 import { projectRouter } from "./routers/project";
 import { runRouter } from "./routers/run";
 import { statsRouter } from "./routers/stats";
@@ -14,6 +15,7 @@ export const appRouter = router({
   user: userRouter,
   project: projectRouter,
   run: runRouter,
+  health: healthRouter,
   testCase: testCaseRouter,
   execution: executionRouter,
   step: stepRouter,

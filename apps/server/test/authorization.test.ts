@@ -255,6 +255,11 @@ const rows: Row[] = [
     expect: { ...READ },
   },
   {
+    procedure: "health.failureGroups",
+    call: (caller, fx) => caller.health.failureGroups({ runId: fx.runId }),
+    expect: { ...READ },
+  },
+  {
     procedure: "testCase.create",
     call: (caller, fx) => caller.testCase.create({ projectId: fx.projectId, title: "Matrix" }),
     expect: { ...WRITE },

@@ -343,6 +343,12 @@ it("switches to a shared project, shows its runs with the flaky test, and its me
   expect(await runRow.locator(".badge").textContent()).toBe("passed");
   await runRow.getByRole("link", { name: "Team CI" }).click();
   await page.getByRole("heading", { name: /Team CI/ }).waitFor();
+  // The failed try's message makes one failure group, new in this run.
+  const group = page.locator("ul.failure-groups li");
+  await expect.poll(() => group.count()).toBe(1);
+  expect(await group.textContent()).toMatch(
+    /^new login button missing — 1 failure in 1 test \(Team login\)$/,
+  );
   await page.getByRole("tab", { name: "flaky (1)" }).click();
   await expect
     .poll(() => page.locator("table.run-tests tbody").textContent())

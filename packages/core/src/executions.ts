@@ -4,6 +4,7 @@ import { z } from "zod";
 import { type Actor, assertRole, NEEDS, projectRoleSql, readableBy, readScopeOf } from "./actor";
 import type { Database } from "./db";
 import { ConflictError, NotFoundError } from "./errors";
+import { failureFingerprint } from "./fingerprint";
 import { assertTransition, isTerminal } from "./lifecycle";
 import {
   cleanText,
@@ -23,6 +24,7 @@ import {
   EXECUTION_RESULTS,
   EXECUTION_STATUSES,
   executionFilterCounts,
+  failureGroups,
   type ProjectRole,
   runs,
   type TestExecution,
@@ -454,6 +456,7 @@ export async function updateExecution(
   return db.transaction(async (tx) => {
     const current = await lockExecution(tx, actor, executionId);
     const next = nextExecutionState(current, changes, new Date());
+    await groupFailure(tx, current, next);
     const [row] = await tx
       .update(testExecutions)
       .set({ ...next, updatedAt: new Date() })
@@ -463,6 +466,36 @@ export async function updateExecution(
     await notifyStepsRecorded(tx, executionId);
     return row;
   });
+}
+
+/**
+ * A failed or errored execution that has its message joins its failure group (by fingerprint),
+ * once: the group is created, or its count and last sighting move on. Before the execution's own
+ * update, so every writer takes the group's row before the roll-ups' (no deadlock).
+ */
+async function groupFailure(tx: Database, current: TestExecution, next: Partial<TestExecution>) {
+  if (current.failureFingerprint) return;
+  const after = { ...current, ...next };
+  if (!isTerminal(after.status) || (after.result !== "fail" && after.result !== "error")) return;
+  if (!after.errorMessage?.trim()) return;
+  const fingerprint = failureFingerprint(after.errorMessage);
+  next.failureFingerprint = fingerprint;
+  await tx
+    .insert(failureGroups)
+    .values({
+      projectId: current.projectId,
+      fingerprint,
+      sampleMessage: after.errorMessage.slice(0, LIMITS.text),
+      firstRunId: current.runId,
+      occurrences: 1,
+    })
+    .onConflictDoUpdate({
+      target: [failureGroups.projectId, failureGroups.fingerprint],
+      set: {
+        lastSeenAt: sql`now()`,
+        occurrences: sql`${failureGroups.occurrences} + 1`,
+      },
+    });
 }
 
 type ExecutionChanges = Omit<z.output<typeof updateExecutionInput>, "id">;

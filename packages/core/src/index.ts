@@ -3,6 +3,8 @@ export * from "./db";
 export * from "./embeddedPostgres";
 export * from "./errors";
 export * from "./executions";
+export * from "./fingerprint";
+export * from "./health";
 export * from "./lifecycle";
 export * from "./limits";
 export * from "./live";

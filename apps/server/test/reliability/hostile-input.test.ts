@@ -541,6 +541,12 @@ const PROCEDURES: ProcedureCase[] = [
     call: (c, i) => c.run.compare(i),
   },
   {
+    name: "health.failureGroups",
+    actors: readers,
+    base: () => ({ projectId: ids.projectId, runId: ids.runId, limit: 10 }),
+    call: (c, i) => c.health.failureGroups(i),
+  },
+  {
     name: "project.create",
     actors: readers,
     base: () => ({ slug: "web-shop", name: "Web shop", defaultBranch: "main", retentionDays: 30 }),

@@ -26,6 +26,7 @@ export function RunDetailPage() {
   const [outcome, setOutcome] = useState<Outcome>("failed");
   const run = useQuery(trpc.run.get.queryOptions({ id, limit: 1 }));
   const comparison = useQuery(trpc.run.compare.queryOptions({ runId: id, limit: 50 }));
+  const groups = useQuery(trpc.health.failureGroups.queryOptions({ runId: id, limit: 50 }));
   const tests = useInfiniteQuery(
     trpc.run.get.infiniteQueryOptions(
       { id, outcome, limit: 50 },
@@ -147,6 +148,22 @@ export function RunDetailPage() {
                       ))}
                     </ul>
                   )}
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+      {groups.data && groups.data.items.length > 0 && (
+        <section aria-labelledby="groups-title">
+          <h2 id="groups-title">Failure groups ({groups.data.items.length})</h2>
+          <ul className="failure-groups">
+            {groups.data.items.map((group) => (
+              <li key={group.fingerprint} data-fingerprint={group.fingerprint}>
+                {group.isNew && <span className="badge badge-run-failed">new</span>}{" "}
+                <code>{firstLine(group.sampleMessage)}</code> — {group.occurrences} failure
+                {group.occurrences === 1 ? "" : "s"} in {group.tests} test
+                {group.tests === 1 ? "" : "s"} ({group.sampleTests.map((t) => t.title).join(", ")})
+                {!group.isNew && `, first seen ${formatDateTime(String(group.firstSeenAt))}`}
               </li>
             ))}
           </ul>

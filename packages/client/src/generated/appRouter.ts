@@ -695,6 +695,35 @@ export type AppRouter = TRPCBuiltRouter<
         };
       }>;
     };
+    health: {
+      failureGroups: TRPCQueryProcedure<{
+        meta: object;
+        input:
+          | undefined
+          | void
+          | {
+              projectId?: undefined | number;
+              runId?: undefined | number;
+              cursor?: undefined | string;
+              direction?: undefined | "forward" | "backward";
+              limit?: undefined | number;
+            };
+        output: {
+          items: Array<{
+            tests: number;
+            fingerprint: string;
+            sampleMessage: string;
+            firstSeenAt: string;
+            lastSeenAt: string;
+            firstRunId: null | number;
+            occurrences: number;
+            sampleTests: Array<{ testCaseId: number; title: string }>;
+            isNew: boolean;
+          }>;
+          nextCursor: null | string;
+        };
+      }>;
+    };
     testCase: {
       create: TRPCMutationProcedure<{
         meta: object;
@@ -876,6 +905,7 @@ export type AppRouter = TRPCBuiltRouter<
             passedSteps: number;
             failedSteps: number;
             skippedSteps: number;
+            failureFingerprint: null | string;
             testCaseTitle: string;
           }>;
           total: number;
@@ -928,6 +958,7 @@ export type AppRouter = TRPCBuiltRouter<
             passedSteps: number;
             failedSteps: number;
             skippedSteps: number;
+            failureFingerprint: null | string;
             testCaseTitle: string;
           }>;
           total: number;
@@ -983,6 +1014,7 @@ export type AppRouter = TRPCBuiltRouter<
           passedSteps: number;
           failedSteps: number;
           skippedSteps: number;
+          failureFingerprint: null | string;
           testCaseTitle: string;
         };
       }>;
@@ -1028,6 +1060,7 @@ export type AppRouter = TRPCBuiltRouter<
           passedSteps: number;
           failedSteps: number;
           skippedSteps: number;
+          failureFingerprint: null | string;
         };
       }>;
       delete: TRPCMutationProcedure<{

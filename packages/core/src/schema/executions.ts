@@ -1,4 +1,4 @@
-import { relations } from "drizzle-orm";
+import { relations, sql } from "drizzle-orm";
 import {
   type AnyPgColumn,
   boolean,
@@ -54,6 +54,8 @@ export const testExecutions = pgTable(
     /** The CI build this execution belongs to, if any, and which try of the test it is (0 first). */
     runId: integer("run_id").references((): AnyPgColumn => runs.id, { onDelete: "set null" }),
     attempt: integer("attempt").notNull().default(0),
+    /** For a failed or errored execution with a message: its failure group (fingerprint.ts). */
+    failureFingerprint: varchar("failure_fingerprint", { length: 16 }),
     idempotencyKey: varchar("idempotency_key", { length: 200 }),
     idempotencyFingerprint: varchar("idempotency_fingerprint", { length: 64 }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
@@ -91,6 +93,9 @@ export const testExecutions = pgTable(
     index("test_executions_case_list_idx").on(t.testCaseId, t.createdAt, t.id),
     index("test_executions_status_running_idx").on(t.status, t.updatedAt),
     index("test_executions_run_idx").on(t.runId, t.testCaseId, t.attempt),
+    index("test_executions_fingerprint_idx")
+      .on(t.projectId, t.failureFingerprint)
+      .where(sql`${t.failureFingerprint} is not null`),
     // A runner's retries are its own: the key is unique per project and caller.
     uniqueIndex("test_executions_idempotency_key").on(t.projectId, t.userId, t.idempotencyKey),
   ],

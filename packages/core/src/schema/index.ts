@@ -1,5 +1,6 @@
 export * from "./enums";
 export * from "./executions";
+export * from "./health";
 export * from "./projects";
 export * from "./rollups";
 export * from "./runs";

@@ -652,6 +652,40 @@ async function measureRuns(
     goal: "≤ 100 ms p50",
     met: cmp.p50 <= 100,
   });
+  // A tenth of the head run failed: 50 distinct problems, as fingerprints and their groups.
+  await execute(
+    database,
+    sql`update test_executions set failure_fingerprint = substr(md5((test_case_id % 50)::text), 1, 16),
+        error_message = 'AssertionError: expected ' || (test_case_id % 50) || ' to be 0'
+      where run_id = ${headId} and result = 'fail'`,
+  );
+  await execute(
+    database,
+    sql`insert into failure_groups (project_id, fingerprint, sample_message, first_run_id, occurrences)
+      select project_id, failure_fingerprint, min(error_message), ${headId}, count(*)
+      from test_executions where run_id = ${headId} and failure_fingerprint is not null
+      group by project_id, failure_fingerprint
+      on conflict do nothing`,
+  );
+  const { groups, groupsSql } = await compare(runs, {
+    groups: () => clients.member.health.failureGroups.query({ runId: headId, limit: 50 }),
+    groupsSql: () =>
+      execute(
+        database,
+        sql`select failure_fingerprint, count(*), count(distinct test_case_id) from test_executions
+          where run_id = ${headId} and failure_fingerprint is not null group by 1 order by 1 limit 50`,
+      ),
+  });
+  record({
+    group: "runs",
+    name: `health.failureGroups of a ${tests.toLocaleString("en")}-test run (p50)`,
+    value: groups.p50,
+    unit: "ms",
+    baseline: groupsSql.p50,
+    ratio: ratio(groups.p50, groupsSql.p50),
+    goal: "≤ 50 ms p50",
+    met: groups.p50 <= 50,
+  });
   const { list, listSql } = await compare(runs, {
     list: () => clients.member.run.list.query({ projectId: project, branch: "main", limit: 50 }),
     listSql: () =>

@@ -260,6 +260,11 @@ const rows: Row[] = [
     expect: { ...READ },
   },
   {
+    procedure: "health.test",
+    call: (caller, fx) => caller.health.test({ testCaseId: fx.testCaseId }),
+    expect: { ...READ },
+  },
+  {
     procedure: "testCase.create",
     call: (caller, fx) => caller.testCase.create({ projectId: fx.projectId, title: "Matrix" }),
     expect: { ...WRITE },

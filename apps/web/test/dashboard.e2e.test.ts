@@ -356,6 +356,16 @@ it("switches to a shared project, shows its runs with the flaky test, and its me
   expect(await page.locator("table.run-tests tbody tr").first().textContent()).toContain("2");
   await page.screenshot({ path: join(screenshots, "05-run.png"), fullPage: true });
 
+  // The flaky test's own page: its outcomes as a strip (fail, then pass) and its flaky run.
+  await page.goto(`${server.url}/test-cases/${login?.id}?project=${project.id}`);
+  await expect.poll(() => page.locator("ol.strip li").count()).toBe(2);
+  expect(
+    await page.locator("ol.strip .tick").evaluateAll((ticks) => ticks.map((t) => t.className)),
+  ).toEqual(["tick tick-fail", "tick tick-pass"]);
+  expect(await page.locator("#health-title + ol + p").textContent()).toContain(
+    "Flaky in 1 run (passed on a retry).",
+  );
+
   await page.goto(`${server.url}/projects/${project.id}`);
   await expect.poll(() => page.locator("table.members tbody tr").count()).toBe(2);
   expect(await page.locator("table.members").textContent()).toContain(teammate.email);

@@ -4,7 +4,7 @@ import { type Actor, assertRole, NEEDS, projectRoleSql, targetProject } from "./
 import { type Database, queryRows } from "./db";
 import { NotFoundError } from "./errors";
 import { id, isSupportedDate, LIMITS, pageDirection } from "./limits";
-import { runs } from "./schema";
+import { type ProjectRole, runs } from "./schema";
 
 /** Keyset cursor of failure groups: the last one's last sighting and fingerprint. */
 function decodeGroupCursor(value: string): { at: Date; fingerprint: string } | undefined {
@@ -152,4 +152,142 @@ export async function listFailureGroups(
         )
       : null;
   return { items, nextCursor };
+}
+
+export const testHealthInput = z.strictObject({
+  testCaseId: id,
+  /** How many of the latest finished executions to read (default 50). */
+  limit: z.number().int().min(1).max(200).default(50),
+});
+
+export interface TestHealth {
+  testCaseId: number;
+  title: string;
+  /** The latest finished executions, newest first: a history strip. */
+  outcomes: {
+    executionId: number;
+    runId: number | null;
+    attempt: number;
+    result: "pass" | "fail" | "error" | "skip" | null;
+    durationSeconds: number | null;
+    createdAt: Date;
+    failureFingerprint: string | null;
+  }[];
+  /** Percentage of decided outcomes (pass, fail, error) among them that passed; null if none. */
+  passRate: number | null;
+  medianDurationSeconds: number | null;
+  p95DurationSeconds: number | null;
+  /** Runs where the test failed and then passed on a retry (its flaky evidence), newest first. */
+  flakyRuns: { runId: number; key: string; branch: string | null; startedAt: Date }[];
+  /** The failure groups it failed in, most recent first. */
+  failureGroups: {
+    fingerprint: string;
+    sampleMessage: string;
+    occurrences: number;
+    lastSeenAt: Date;
+  }[];
+}
+
+function percentile(sorted: number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
+  return sorted[Math.max(0, index)] ?? null;
+}
+
+/**
+ * One test's recent health: its latest finished outcomes (a history strip), pass rate, median
+ * and p95 duration, the runs where it was flaky and the failure groups it failed in. Reads only
+ * this test's rows, through its own indexes.
+ */
+export async function testHealth(
+  db: Database,
+  actor: Actor,
+  raw: z.input<typeof testHealthInput>,
+): Promise<TestHealth> {
+  const input = testHealthInput.parse(raw);
+  const [testCase] = await queryRows<{
+    id: number;
+    title: string;
+    project_id: number;
+    role: ProjectRole | null;
+  }>(
+    db,
+    sql`select t.id, t.title, t.project_id, ${projectRoleSql(actor, sql`t.project_id`)} as role
+        from test_cases t where t.id = ${input.testCaseId}`,
+  );
+  assertRole(testCase?.role, NEEDS.read, "Test case", input.testCaseId);
+  if (!testCase) throw new NotFoundError("Test case", input.testCaseId);
+  const [outcomes, flakyRuns, groups] = await Promise.all([
+    queryRows<{
+      id: number;
+      run_id: number | null;
+      attempt: number;
+      result: TestHealth["outcomes"][number]["result"];
+      duration_seconds: number | null;
+      created_at: Date;
+      failure_fingerprint: string | null;
+    }>(
+      db,
+      sql`select id, run_id, attempt, result, duration_seconds, created_at, failure_fingerprint
+          from test_executions
+          where test_case_id = ${testCase.id} and status in ('completed', 'failed', 'cancelled')
+          order by created_at desc, id desc limit ${input.limit}`,
+    ),
+    queryRows<{ run_id: number; key: string; branch: string | null; started_at: Date }>(
+      db,
+      sql`select r.id as run_id, r.key, r.branch, r.started_at from run_tests rt
+          join runs r on r.id = rt.run_id
+          where rt.test_case_id = ${testCase.id} and rt.outcome = 'flaky'
+          order by r.started_at desc limit 20`,
+    ),
+    queryRows<{
+      fingerprint: string;
+      sample_message: string;
+      occurrences: number;
+      last_seen_at: Date;
+    }>(
+      db,
+      sql`select g.fingerprint, g.sample_message, count(*)::int as occurrences, max(e.created_at) as last_seen_at
+          from test_executions e
+          join failure_groups g on g.project_id = e.project_id and g.fingerprint = e.failure_fingerprint
+          where e.test_case_id = ${testCase.id} and e.failure_fingerprint is not null
+          group by g.fingerprint, g.sample_message order by max(e.created_at) desc limit 20`,
+    ),
+  ]);
+  const decided = outcomes.filter(
+    (o) => o.result === "pass" || o.result === "fail" || o.result === "error",
+  );
+  const passed = decided.filter((o) => o.result === "pass").length;
+  const durations = outcomes
+    .map((o) => o.duration_seconds)
+    .filter((d): d is number => d !== null)
+    .sort((a, b) => a - b);
+  return {
+    testCaseId: testCase.id,
+    title: testCase.title,
+    outcomes: outcomes.map((o) => ({
+      executionId: o.id,
+      runId: o.run_id,
+      attempt: o.attempt,
+      result: o.result,
+      durationSeconds: o.duration_seconds,
+      createdAt: new Date(o.created_at),
+      failureFingerprint: o.failure_fingerprint,
+    })),
+    passRate: decided.length === 0 ? null : Math.round((passed / decided.length) * 10_000) / 100,
+    medianDurationSeconds: percentile(durations, 50),
+    p95DurationSeconds: percentile(durations, 95),
+    flakyRuns: flakyRuns.map((r) => ({
+      runId: r.run_id,
+      key: r.key,
+      branch: r.branch,
+      startedAt: new Date(r.started_at),
+    })),
+    failureGroups: groups.map((g) => ({
+      fingerprint: g.fingerprint,
+      sampleMessage: g.sample_message,
+      occurrences: g.occurrences,
+      lastSeenAt: new Date(g.last_seen_at),
+    })),
+  };
 }

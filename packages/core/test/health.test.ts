@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Actor } from "../src/actor";
 import { NotFoundError } from "../src/errors";
 import { startExecution, updateExecution } from "../src/executions";
-import { listFailureGroups } from "../src/health";
+import { listFailureGroups, testHealth } from "../src/health";
 import { createProject } from "../src/projects";
 import { startRun } from "../src/runs";
 import { ensureTestCases } from "../src/testCases";
@@ -102,6 +102,29 @@ describe("failure groups", () => {
     );
     expect(
       await rejectionOf(listFailureGroups(h.db, outsider.actor, { runId: second.id })),
+    ).toBeInstanceOf(NotFoundError);
+
+    // One test's health: its outcomes newest first, pass rate, flaky runs and failure groups.
+    const { executionId: retried } = await startExecution(h.db, owner.actor, {
+      testCaseId: a?.id ?? 0,
+      runId: second.id,
+      attempt: 1,
+    });
+    await updateExecution(h.db, owner.actor, { id: retried, status: "running" });
+    await updateExecution(h.db, owner.actor, {
+      id: retried,
+      status: "completed",
+      result: "pass",
+      durationSeconds: 4,
+    });
+    const health = await testHealth(h.db, owner.actor, { testCaseId: a?.id ?? 0 });
+    expect(health.outcomes.map((o) => o.result)).toEqual(["pass", "fail", "fail"]);
+    expect(health.passRate).toBe(33.33);
+    expect(health.flakyRuns.map((r) => r.runId)).toEqual([second.id]);
+    expect(health.failureGroups).toHaveLength(1);
+    expect(health.failureGroups[0]?.occurrences).toBe(2);
+    expect(
+      await rejectionOf(testHealth(h.db, outsider.actor, { testCaseId: a?.id ?? 0 })),
     ).toBeInstanceOf(NotFoundError);
     expect(
       await rejectionOf(listFailureGroups(h.db, outsider.actor, { projectId: project.id })),

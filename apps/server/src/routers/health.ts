@@ -1,4 +1,9 @@
-import { failureGroupsInput, listFailureGroups } from "@testtrack/core";
+import {
+  failureGroupsInput,
+  listFailureGroups,
+  testHealth,
+  testHealthInput,
+} from "@testtrack/core";
 import { authedProcedure, router } from "../trpc";
 
 export const healthRouter = router({
@@ -6,4 +11,8 @@ export const healthRouter = router({
   failureGroups: authedProcedure
     .input(failureGroupsInput)
     .query(({ ctx, input }) => listFailureGroups(ctx.db, ctx.actor, input)),
+  /** One test: its latest outcomes, pass rate, durations, flaky runs and failure groups. */
+  test: authedProcedure
+    .input(testHealthInput)
+    .query(({ ctx, input }) => testHealth(ctx.db, ctx.actor, input)),
 });

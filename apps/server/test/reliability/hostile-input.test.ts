@@ -547,6 +547,12 @@ const PROCEDURES: ProcedureCase[] = [
     call: (c, i) => c.health.failureGroups(i),
   },
   {
+    name: "health.test",
+    actors: readers,
+    base: () => ({ testCaseId: ids.testCaseId, limit: 20 }),
+    call: (c, i) => c.health.test(i),
+  },
+  {
     name: "project.create",
     actors: readers,
     base: () => ({ slug: "web-shop", name: "Web shop", defaultBranch: "main", retentionDays: 30 }),

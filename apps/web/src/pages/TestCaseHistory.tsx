@@ -3,7 +3,7 @@ import { Link, useNavigate, useParams, useSearch } from "@tanstack/react-router"
 import { errorMessage, trpc } from "../api";
 import { ExecutionTable } from "../components/ExecutionTable";
 import { Pagination } from "../components/Pagination";
-import { formatPercent } from "../format";
+import { formatDuration, formatPercent } from "../format";
 import { useProjectInput } from "../project";
 
 const PAGE_SIZE = 25;
@@ -15,6 +15,7 @@ export function TestCaseHistoryPage() {
   const navigate = useNavigate({ from: "/test-cases/$id" });
   const project = useProjectInput();
   const testCase = useQuery(trpc.testCase.get.queryOptions({ id }));
+  const health = useQuery(trpc.health.test.queryOptions({ testCaseId: id, limit: 50 })).data;
   const caseStats = useQuery(trpc.stats.get.queryOptions({ ...project, testCaseId: id }));
   const history = useQuery({
     ...trpc.execution.history.queryOptions({ ...project, testCaseId: id, skip, limit: PAGE_SIZE }),
@@ -92,6 +93,41 @@ export function TestCaseHistoryPage() {
             <span className="card-value">{stats.executionsLast7d}</span> in the last 7 days
           </li>
         </ul>
+      )}
+      {health && health.outcomes.length > 0 && (
+        <section aria-labelledby="health-title">
+          <h2 id="health-title">Health</h2>
+          <ol className="strip" aria-label="Latest outcomes, oldest first">
+            {[...health.outcomes].reverse().map((outcome) => (
+              <li key={outcome.executionId}>
+                <Link
+                  to="/executions/$id"
+                  params={{ id: outcome.executionId }}
+                  className={`tick tick-${outcome.result ?? "none"}`}
+                  title={`#${outcome.executionId}: ${outcome.result ?? "no result"}`}
+                >
+                  {outcome.result ?? "—"}
+                </Link>
+              </li>
+            ))}
+          </ol>
+          <p>
+            Last {health.outcomes.length}: {health.passRate === null ? "—" : `${health.passRate}%`}{" "}
+            passed; median {formatDuration(health.medianDurationSeconds)}, p95{" "}
+            {formatDuration(health.p95DurationSeconds)}.
+            {health.flakyRuns.length > 0 &&
+              ` Flaky in ${health.flakyRuns.length} run${health.flakyRuns.length === 1 ? "" : "s"} (passed on a retry).`}
+          </p>
+          {health.failureGroups.length > 0 && (
+            <ul className="failure-groups" aria-label="Failure groups of this test">
+              {health.failureGroups.map((group) => (
+                <li key={group.fingerprint}>
+                  <code>{group.sampleMessage.split("\n")[0]}</code> — {group.occurrences}×
+                </li>
+              ))}
+            </ul>
+          )}
+        </section>
       )}
       <h2>History</h2>
       {history.data && !elsewhere && (

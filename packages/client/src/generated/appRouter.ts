@@ -550,8 +550,8 @@ export type AppRouter = TRPCBuiltRouter<
             items: Array<{
               key: null | string;
               outcome: "passed" | "failed" | "flaky" | "skipped";
-              title: string;
               testCaseId: number;
+              title: string;
               durationSeconds: null | number;
               errorMessage: null | string;
               executionId: number;
@@ -623,8 +623,8 @@ export type AppRouter = TRPCBuiltRouter<
           buckets: {
             fixed: Array<{
               outcome: null | "passed" | "failed" | "flaky" | "skipped";
-              title: string;
               testCaseId: number;
+              title: string;
               durationSeconds: null | number;
               errorMessage: null | string;
               executionId: null | number;
@@ -633,8 +633,8 @@ export type AppRouter = TRPCBuiltRouter<
             }>;
             flaky: Array<{
               outcome: null | "passed" | "failed" | "flaky" | "skipped";
-              title: string;
               testCaseId: number;
+              title: string;
               durationSeconds: null | number;
               errorMessage: null | string;
               executionId: null | number;
@@ -643,8 +643,8 @@ export type AppRouter = TRPCBuiltRouter<
             }>;
             newFailures: Array<{
               outcome: null | "passed" | "failed" | "flaky" | "skipped";
-              title: string;
               testCaseId: number;
+              title: string;
               durationSeconds: null | number;
               errorMessage: null | string;
               executionId: null | number;
@@ -653,8 +653,8 @@ export type AppRouter = TRPCBuiltRouter<
             }>;
             stillFailing: Array<{
               outcome: null | "passed" | "failed" | "flaky" | "skipped";
-              title: string;
               testCaseId: number;
+              title: string;
               durationSeconds: null | number;
               errorMessage: null | string;
               executionId: null | number;
@@ -663,8 +663,8 @@ export type AppRouter = TRPCBuiltRouter<
             }>;
             added: Array<{
               outcome: null | "passed" | "failed" | "flaky" | "skipped";
-              title: string;
               testCaseId: number;
+              title: string;
               durationSeconds: null | number;
               errorMessage: null | string;
               executionId: null | number;
@@ -673,8 +673,8 @@ export type AppRouter = TRPCBuiltRouter<
             }>;
             removed: Array<{
               outcome: null | "passed" | "failed" | "flaky" | "skipped";
-              title: string;
               testCaseId: number;
+              title: string;
               durationSeconds: null | number;
               errorMessage: null | string;
               executionId: null | number;
@@ -683,8 +683,8 @@ export type AppRouter = TRPCBuiltRouter<
             }>;
             slower: Array<{
               outcome: null | "passed" | "failed" | "flaky" | "skipped";
-              title: string;
               testCaseId: number;
+              title: string;
               durationSeconds: null | number;
               errorMessage: null | string;
               executionId: null | number;
@@ -721,6 +721,38 @@ export type AppRouter = TRPCBuiltRouter<
             isNew: boolean;
           }>;
           nextCursor: null | string;
+        };
+      }>;
+      test: TRPCQueryProcedure<{
+        meta: object;
+        input: { testCaseId: number; limit?: undefined | number };
+        output: {
+          failureGroups: Array<{
+            fingerprint: string;
+            sampleMessage: string;
+            lastSeenAt: string;
+            occurrences: number;
+          }>;
+          testCaseId: number;
+          title: string;
+          outcomes: Array<{
+            createdAt: string;
+            result: null | "error" | "skip" | "pass" | "fail";
+            attempt: number;
+            runId: null | number;
+            durationSeconds: null | number;
+            executionId: number;
+            failureFingerprint: null | string;
+          }>;
+          passRate: null | number;
+          medianDurationSeconds: null | number;
+          p95DurationSeconds: null | number;
+          flakyRuns: Array<{
+            key: string;
+            branch: null | string;
+            runId: number;
+            startedAt: string;
+          }>;
         };
       }>;
     };
@@ -979,6 +1011,7 @@ export type AppRouter = TRPCBuiltRouter<
           runId: null | number;
           status: "failed" | "cancelled" | "running" | "pending" | "completed";
           startedAt: null | string;
+          testCaseId: number;
           steps: Array<{
             id: number;
             createdAt: string;
@@ -998,7 +1031,6 @@ export type AppRouter = TRPCBuiltRouter<
             retryCount: number;
             isCritical: boolean;
           }>;
-          testCaseId: number;
           browser: null | string;
           environment: null | string;
           baseUrl: null | string;
@@ -1267,6 +1299,7 @@ export type AppRouter = TRPCBuiltRouter<
               since?: undefined | string | Date;
             };
         output: {
+          passRate: number;
           totalExecutions: number;
           byStatus: {
             failed: number;
@@ -1278,7 +1311,6 @@ export type AppRouter = TRPCBuiltRouter<
           byResult: { error: number; skip: number; pass: number; fail: number };
           byBrowser: { [key: string]: number };
           byEnvironment: { [key: string]: number };
-          passRate: number;
           averageDurationSeconds: null | number;
           totalDurationHours: number;
           executionsLast24h: number;

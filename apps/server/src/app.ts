@@ -117,18 +117,22 @@ async function ensureAdmin(database: DatabaseHandle, config: Config) {
 }
 
 function startSweeper(database: DatabaseHandle, config: Config, log: Logger) {
-  const timer = setInterval(() => {
+  // One sweep after the other: they lock runs and executions in different orders.
+  const sweep = async () => {
     const cutoff = new Date(Date.now() - config.stuckAfterMs);
-    failStuckExecutions(database.db, cutoff)
+    await failStuckExecutions(database.db, cutoff)
       .then((ids) => {
         if (ids.length > 0) log.warn({ executionIds: ids }, "marked stuck executions as failed");
       })
       .catch((error: unknown) => log.error({ err: error }, "stuck-execution sweep failed"));
-    timeOutQuietRuns(database.db, new Date(Date.now() - config.runTimeoutMs))
+    await timeOutQuietRuns(database.db, new Date(Date.now() - config.runTimeoutMs))
       .then((ids) => {
         if (ids.length > 0) log.warn({ runIds: ids }, "marked quiet runs as timed out");
       })
       .catch((error: unknown) => log.error({ err: error }, "run timeout sweep failed"));
+  };
+  const timer = setInterval(() => {
+    void sweep();
   }, config.sweepIntervalMs);
   timer.unref();
   return timer;

@@ -196,7 +196,7 @@ const rows: Row[] = [
     call: async (caller, fx) =>
       caller.project.addMember({
         projectId: fx.projectId,
-        userId: (await createTestUser(db)).id,
+        email: (await createTestUser(db)).email,
         role: "member",
       }),
     expect: { ...MANAGE },
@@ -426,13 +426,13 @@ afterAll(() => db.close());
 async function createProjectObjects(): Promise<ProjectObjects> {
   const { caller } = principals.maintainer;
   const project = await caller.project.create({ slug: `shared-${++slugCounter}`, name: "Shared" });
-  const add = (userId: number, role: "viewer" | "member" | "maintainer") =>
-    caller.project.addMember({ projectId: project.id, userId, role });
-  await add(principals.viewer.id, "viewer");
-  await add(principals.member.id, "member");
-  await add(principals.foreignToken.id, "maintainer");
+  const add = (email: string, role: "viewer" | "member" | "maintainer") =>
+    caller.project.addMember({ projectId: project.id, email, role });
+  await add(principals.viewer.email, "viewer");
+  await add(principals.member.email, "member");
+  await add(principals.foreignToken.email, "maintainer");
   const extra = await createTestUser(db);
-  await add(extra.id, "member");
+  await add(extra.email, "member");
   const testCase = await caller.testCase.create({ projectId: project.id, title: "Checkout" });
   const { executionId } = await caller.execution.start({
     testCaseId: testCase.id,

@@ -330,8 +330,8 @@ const sharedProject: Check = {
     });
     ctx.created.projectIds.push(project.id);
     expectEqual("the creator's role in the new project", project.role, "maintainer");
-    const add = (user: { id: number }, role: "member" | "viewer") =>
-      owner.client.project.addMember.mutate({ projectId: project.id, userId: user.id, role });
+    const add = (user: { email: string }, role: "member" | "viewer") =>
+      owner.client.project.addMember.mutate({ projectId: project.id, email: user.email, role });
     await add(teammate.user, "member");
     await add(viewer.user, "viewer");
 

@@ -288,7 +288,7 @@ it("switches to a shared project, shows its runs with the flaky test, and its me
   const project = await sdk.project.create.mutate({ slug: "team-shop", name: "Team shop" });
   await sdk.project.addMember.mutate({
     projectId: project.id,
-    userId: teammate.id,
+    email: teammate.email,
     role: "viewer",
   });
   const [login, cart] = await sdk.testCase.ensureMany.mutate({

@@ -175,11 +175,21 @@ export async function lockExecution(
   executionId: number,
   need: ProjectRole = NEEDS.write,
 ): Promise<TestExecution> {
-  const [row] = await tx
-    .select({ execution: testExecutions, access: projectRoleSql(actor, testExecutions.projectId) })
+  const [locked] = await tx
+    .select({ id: testExecutions.id })
     .from(testExecutions)
     .where(eq(testExecutions.id, executionId))
     .for("update");
+  // The role in a statement after the lock: it sees a membership change the lock waited for.
+  const [row] = locked
+    ? await tx
+        .select({
+          execution: testExecutions,
+          access: projectRoleSql(actor, testExecutions.projectId),
+        })
+        .from(testExecutions)
+        .where(eq(testExecutions.id, executionId))
+    : [];
   assertRole(row?.access, need, "Execution", executionId);
   if (!row) throw new NotFoundError("Execution", executionId);
   return row.execution;

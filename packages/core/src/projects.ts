@@ -342,11 +342,20 @@ async function changeMembers<T>(
   leaving = false,
 ): Promise<T> {
   return db.transaction(async (tx) => {
-    const [row] = await tx
-      .select({ project: projects, role: projectRoleSql(actor, projects.id) })
+    // The lock first, the role after it in a statement of its own: a role read in the locking
+    // statement would be the one from before a concurrent change the lock waited for. NO KEY
+    // UPDATE: inserts into the project's tables hold KEY SHARE on it and need not wait.
+    const [locked] = await tx
+      .select({ id: projects.id })
       .from(projects)
       .where(eq(projects.id, projectId))
-      .for("update");
+      .for("no key update");
+    const [row] = locked
+      ? await tx
+          .select({ project: projects, role: projectRoleSql(actor, projects.id) })
+          .from(projects)
+          .where(eq(projects.id, projectId))
+      : [];
     assertRole(row?.role, leaving ? NEEDS.read : NEEDS.manage, "Project", projectId);
     if (!row) throw new NotFoundError("Project", projectId);
     return change(tx, row.project);
@@ -384,6 +393,11 @@ export async function addMember(
   raw: z.input<typeof addMemberInput>,
 ): Promise<ProjectMember> {
   const input = addMemberInput.parse(raw);
+  // By id only for admins (who may list users anyway): trying ids one by one would otherwise
+  // let any project's maintainer read every user's email and name off project.members.
+  if (input.userId !== undefined && (actor.role !== "admin" || actor.scope)) {
+    throw new ForbiddenError("add a member by email; only an admin may add one by user id");
+  }
   return changeMembers(db, actor, input.projectId, async (tx) => {
     const [user] = await tx
       .select({ id: users.id, email: users.email, name: users.name })

@@ -219,12 +219,19 @@ export async function startRun(
 
 /** The run, locked for the transaction, if the actor holds `need` in its project. */
 async function lockRun(tx: Database, actor: Actor, runId: number, need: ProjectRole) {
-  const [row] = await tx
-    .select({ run: runs, access: projectRoleSql(actor, runs.projectId) })
+  // Not FOR UPDATE: executions joining the run hold KEY SHARE on it through their foreign key.
+  const [locked] = await tx
+    .select({ id: runs.id })
     .from(runs)
     .where(eq(runs.id, runId))
-    // Not FOR UPDATE: executions joining the run hold KEY SHARE on it through their foreign key.
     .for("no key update");
+  // The role in a statement after the lock: it sees a membership change the lock waited for.
+  const [row] = locked
+    ? await tx
+        .select({ run: runs, access: projectRoleSql(actor, runs.projectId) })
+        .from(runs)
+        .where(eq(runs.id, runId))
+    : [];
   assertRole(row?.access, need, "Run", runId);
   if (!row) throw new NotFoundError("Run", runId);
   return row.run;

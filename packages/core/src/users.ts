@@ -77,7 +77,10 @@ export async function countUsers(db: Database): Promise<number> {
   return row?.n ?? 0;
 }
 
-/** Deletes a user and, by cascade, their tokens, test cases, executions and steps. */
+/**
+ * Deletes a user and, by cascade, their tokens and personal project (with everything in it).
+ * What they recorded in other projects stays there, no longer naming them (user_id NULL).
+ */
 export async function deleteUser(db: Database, actor: Actor, raw: z.input<typeof deleteUserInput>) {
   const input = deleteUserInput.parse(raw);
   if (actor.role !== "admin") throw new ForbiddenError("only an admin can delete users");

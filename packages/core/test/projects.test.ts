@@ -58,7 +58,7 @@ async function team() {
   const viewer = await createTestUser(h);
   const outsider = await createTestUser(h);
   const project = await createProject(h.db, maintainer.actor, { slug: slug("team"), name: "Team" });
-  await addMember(h.db, maintainer.actor, { projectId: project.id, userId: member.id });
+  await addMember(h.db, maintainer.actor, { projectId: project.id, email: member.email });
   await addMember(h.db, maintainer.actor, {
     projectId: project.id,
     email: viewer.email.toUpperCase(),
@@ -105,10 +105,21 @@ describe("personal projects", () => {
         updateMember(h.db, user.actor, { projectId: view.id, userId: user.id, role: "viewer" }),
       ),
     ).toBeInstanceOf(ConflictError);
+    // What they recorded in a team's project stays there when they are deleted.
+    const teamOwner = await createTestUser(h);
+    const team = await createProject(h.db, teamOwner.actor, { slug: slug("kept"), name: "Kept" });
+    await addMember(h.db, teamOwner.actor, { projectId: team.id, email: user.email });
+    const shared = await createTestCase(h.db, user.actor, { projectId: team.id, title: "theirs" });
+    const recorded = await startExecution(h.db, user.actor, { testCaseId: shared.id });
     const admin = await createTestUser(h, "admin");
     await deleteUser(h.db, admin.actor, { id: user.id });
     const left = await queryRows(h, sql`select 1 from projects where id = ${view.id}`);
     expect(left).toEqual([]);
+    const kept = await getExecution(h.db, teamOwner.actor, { id: recorded.executionId });
+    expect(kept.userId).toBeNull();
+    expect(
+      (await executionStatistics(h.db, teamOwner.actor, { projectId: team.id })).totalExecutions,
+    ).toBe(1);
   });
 });
 
@@ -172,7 +183,7 @@ describe("projects and roles", () => {
     // Members cannot manage members or delete the project; maintainers can.
     expect(
       await rejectionOf(
-        addMember(h.db, member.actor, { projectId: project.id, userId: outsider.id }),
+        addMember(h.db, member.actor, { projectId: project.id, email: outsider.email }),
       ),
     ).toBeInstanceOf(ForbiddenError);
     expect(await rejectionOf(deleteProject(h.db, member.actor, { id: project.id }))).toBeInstanceOf(
@@ -236,7 +247,7 @@ describe("projects and roles", () => {
     const { maintainer, member, project } = await team();
     expect(
       await rejectionOf(
-        addMember(h.db, maintainer.actor, { projectId: project.id, userId: member.id }),
+        addMember(h.db, maintainer.actor, { projectId: project.id, email: member.email }),
       ),
     ).toBeInstanceOf(ConflictError);
     expect((await getProject(h.db, member.actor, { slug: project.slug.toUpperCase() })).id).toBe(
@@ -254,6 +265,17 @@ describe("projects and roles", () => {
         createProject(h.db, maintainer.actor, { slug: project.slug, name: "Again" }),
       ),
     ).toBeInstanceOf(ConflictError);
+    // By user id only for admins: trying ids would read the user directory off project.members.
+    const stranger = await createTestUser(h);
+    expect(
+      await rejectionOf(
+        addMember(h.db, maintainer.actor, { projectId: project.id, userId: stranger.id }),
+      ),
+    ).toBeInstanceOf(ForbiddenError);
+    const admin = await createTestUser(h, "admin");
+    expect(
+      (await addMember(h.db, admin.actor, { projectId: project.id, userId: stranger.id })).email,
+    ).toBe(stranger.email);
     expect(
       await rejectionOf(
         createProject(h.db, maintainer.actor, { slug: "personal-999999", name: "x" }),
@@ -328,7 +350,7 @@ describe("project tokens", () => {
     );
     expect((await listProjects(h.db, actor, {})).items.map((p) => p.id)).toEqual([project.id]);
     expect(
-      await rejectionOf(addMember(h.db, actor, { projectId: project.id, userId: maintainer.id })),
+      await rejectionOf(addMember(h.db, actor, { projectId: project.id, email: maintainer.email })),
     ).toBeInstanceOf(ForbiddenError);
     expect(await rejectionOf(createApiToken(h.db, actor, { name: "wider" }))).toBeInstanceOf(
       ForbiddenError,

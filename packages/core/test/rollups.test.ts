@@ -103,7 +103,11 @@ describe("statistics roll-ups", () => {
     if (!founder) throw new Error("no members");
     const shared = await createProject(h.db, founder, { slug: "rollups-shared", name: "Shared" });
     for (const actor of actors.slice(1)) {
-      await addMember(h.db, founder, { projectId: shared.id, userId: actor.id, role: "member" });
+      await addMember(h.db, founder, {
+        projectId: shared.id,
+        email: members.find((m) => m.id === actor.id)?.email,
+        role: "member",
+      });
     }
     const sharedCase = (await createTestCaseFor(h, founder, { projectId: shared.id })).id;
     const cases = new Map<number, number[]>();

@@ -19,6 +19,7 @@ import type { ExecutionResult } from "../src/schema";
 import { ensureTestCases } from "../src/testCases";
 import {
   createTestUser,
+  insertExecution,
   openTestDatabase,
   queryRows,
   rejectionOf,
@@ -246,6 +247,27 @@ describe("finishing runs", () => {
     expect((await getRun(h.db, actor, { id: run.id })).flaky).toBe(1);
   });
 
+  it("keeps a finished run's verdict equal to its counts when a late execution finishes", async () => {
+    const { actor, projectId, cases, owner } = await project();
+    const { a } = await cases("a");
+    const run = await startRun(h.db, actor, { projectId, key: key() });
+    await attempt(actor, run.id, a ?? 0, "pass");
+    expect((await finishRun(h.db, actor, { runId: run.id })).status).toBe("passed");
+    // An execution that passed the "run is open" check just before the run finished.
+    const late = await insertExecution(h, {
+      testCaseId: a ?? 0,
+      userId: owner.id,
+      runId: run.id,
+      attempt: 1,
+      status: "running",
+    });
+    await updateExecution(h.db, actor, { id: late.id, status: "failed", result: "fail" });
+    expect(await getRun(h.db, actor, { id: run.id })).toMatchObject({
+      status: "failed",
+      failed: 1,
+    });
+  });
+
   it("cancels a run with its open executions", async () => {
     const { actor, projectId, cases } = await project();
     const { a } = await cases("a");
@@ -362,7 +384,7 @@ describe("run access", () => {
     const { actor, owner, projectId } = await project();
     const viewer = await createTestUser(h);
     const outsider = await createTestUser(h);
-    await addMember(h.db, actor, { projectId, userId: viewer.id, role: "viewer" });
+    await addMember(h.db, actor, { projectId, email: viewer.email, role: "viewer" });
     const run = await startRun(h.db, actor, { projectId, key: key() });
     expect((await getRun(h.db, viewer.actor, { id: run.id })).id).toBe(run.id);
     expect((await listRuns(h.db, viewer.actor, { projectId })).items.map((r) => r.id)).toEqual([

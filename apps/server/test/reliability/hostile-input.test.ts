@@ -47,7 +47,7 @@ beforeAll(async () => {
   const project = await owner.caller.project.create({ slug: "fuzzed", name: "Fuzzed" });
   await owner.caller.project.addMember({
     projectId: project.id,
-    userId: viewer.id,
+    email: viewer.email,
     role: "viewer",
   });
   const testCase = await owner.caller.testCase.create({

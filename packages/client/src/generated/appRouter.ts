@@ -774,7 +774,7 @@ export type AppRouter = TRPCBuiltRouter<
           id: number;
           createdAt: string;
           updatedAt: string;
-          userId: number;
+          userId: null | number;
           key: null | string;
           steps: Array<{ description: string; expectedResult: null | string }>;
           tags: Array<string>;
@@ -790,7 +790,7 @@ export type AppRouter = TRPCBuiltRouter<
           id: number;
           createdAt: string;
           updatedAt: string;
-          userId: number;
+          userId: null | number;
           key: null | string;
           steps: Array<{ description: string; expectedResult: null | string }>;
           tags: Array<string>;
@@ -818,7 +818,7 @@ export type AppRouter = TRPCBuiltRouter<
             id: number;
             createdAt: string;
             updatedAt: string;
-            userId: number;
+            userId: null | number;
             key: null | string;
             steps: Array<{ description: string; expectedResult: null | string }>;
             tags: Array<string>;
@@ -844,7 +844,7 @@ export type AppRouter = TRPCBuiltRouter<
           id: number;
           createdAt: string;
           updatedAt: string;
-          userId: number;
+          userId: null | number;
           key: null | string;
           steps: Array<{ description: string; expectedResult: null | string }>;
           tags: Array<string>;
@@ -916,7 +916,7 @@ export type AppRouter = TRPCBuiltRouter<
             id: number;
             createdAt: string;
             updatedAt: string;
-            userId: number;
+            userId: null | number;
             result: null | "error" | "skip" | "pass" | "fail";
             attempt: number;
             runId: null | number;
@@ -969,7 +969,7 @@ export type AppRouter = TRPCBuiltRouter<
             id: number;
             createdAt: string;
             updatedAt: string;
-            userId: number;
+            userId: null | number;
             result: null | "error" | "skip" | "pass" | "fail";
             attempt: number;
             runId: null | number;
@@ -1005,7 +1005,7 @@ export type AppRouter = TRPCBuiltRouter<
           id: number;
           createdAt: string;
           updatedAt: string;
-          userId: number;
+          userId: null | number;
           result: null | "error" | "skip" | "pass" | "fail";
           attempt: number;
           runId: null | number;
@@ -1070,7 +1070,7 @@ export type AppRouter = TRPCBuiltRouter<
           id: number;
           createdAt: string;
           updatedAt: string;
-          userId: number;
+          userId: null | number;
           result: null | "error" | "skip" | "pass" | "fail";
           attempt: number;
           runId: null | number;

@@ -29,10 +29,8 @@ export const testExecutions = pgTable(
     testCaseId: integer("test_case_id")
       .notNull()
       .references(() => testCases.id, { onDelete: "cascade" }),
-    /** Who recorded it. */
-    userId: integer("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+    /** Who recorded it; null once that user is deleted (the result stays with its project). */
+    userId: integer("user_id").references(() => users.id, { onDelete: "set null" }),
     status: executionStatusEnum("status").notNull().default("pending"),
     result: executionResultEnum("result"),
     startedAt: timestamp("started_at", { withTimezone: true }),

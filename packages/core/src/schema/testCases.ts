@@ -25,10 +25,8 @@ export const testCases = pgTable(
     projectId: integer("project_id")
       .notNull()
       .references(() => projects.id, { onDelete: "cascade" }),
-    /** Who created it. */
-    userId: integer("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+    /** Who created it; null once that user is deleted (the test case stays with its project). */
+    userId: integer("user_id").references(() => users.id, { onDelete: "set null" }),
     title: varchar("title", { length: 500 }).notNull(),
     /**
      * A runner's stable name for the test (file + title path, JUnit classname + name), unique per

@@ -190,12 +190,15 @@ export async function listProjects(
   const input = listProjectsInput.parse(raw);
   const everyProject = actor.role === "admin" && !actor.scope;
   // Members' projects through their memberships (an index range), not a scan of all projects.
+  // A project token: its project (an admin's, whether or not the admin is a member).
   const visible = everyProject
     ? undefined
-    : and(
-        sql`${projects.id} in (select m.project_id from project_members m where m.user_id = ${actor.id})`,
-        actor.scope ? eq(projects.id, actor.scope.projectId) : undefined,
-      );
+    : actor.scope && actor.role === "admin"
+      ? eq(projects.id, actor.scope.projectId)
+      : and(
+          sql`${projects.id} in (select m.project_id from project_members m where m.user_id = ${actor.id})`,
+          actor.scope ? eq(projects.id, actor.scope.projectId) : undefined,
+        );
   const role = projectRoleSql(actor, projects.id);
   const [rows, [count]] = await Promise.all([
     db

@@ -311,6 +311,15 @@ describe("projects and roles", () => {
     const all = await listProjects(h.db, admin.actor, { limit: 100 });
     expect(all.total).toBeGreaterThan(6);
     expect(all.items.every((p) => p.role === "maintainer")).toBe(true);
+    // A project that does not exist is NOT_FOUND for an admin too (not a foreign-key CONFLICT).
+    expect(
+      await rejectionOf(
+        createTestCase(h.db, admin.actor, { projectId: 2_000_000_000, title: "x" }),
+      ),
+    ).toBeInstanceOf(NotFoundError);
+    expect(
+      await rejectionOf(listExecutions(h.db, admin.actor, { projectId: 2_000_000_000 })),
+    ).toBeInstanceOf(NotFoundError);
   });
 });
 

@@ -26,8 +26,9 @@ export interface JUnitTestCase {
   errorMessage?: string;
   consoleLog?: string;
   /**
-   * Failed tries before the last one, for a test that passed at last after reruns (Maven
-   * Surefire's flakyFailure / flakyError elements), in order.
+   * Failed tries before the last one, in order: Maven Surefire's flakyFailure / flakyError of a
+   * test that passed at last, or the first failure and the rerunFailure / rerunError elements
+   * but the last of a test that never passed.
    */
   earlierTries?: { result: "fail" | "error"; errorMessage: string }[];
 }
@@ -297,6 +298,7 @@ function finishTestCase(
     errorMessage: failures.length > 0 ? failures.map(problemText).join("\n\n") : undefined,
     consoleLog: consoleLogOf(open.captured),
     ...(result === "pass" ? earlierTriesOf(open.captured) : {}),
+    ...(result === "fail" || result === "error" ? rerunsOf(open.captured, result, failures) : {}),
   };
 }
 
@@ -309,6 +311,33 @@ function earlierTriesOf(captured: Captured[]): Pick<JUnitTestCase, "earlierTries
       errorMessage: problemText(c),
     }));
   return tries.length > 0 ? { earlierTries: tries } : {};
+}
+
+/**
+ * Surefire's rerun* elements of a test that failed every time: its <failure> or <error> was the
+ * first try and each rerun another, the last one the outcome. Answered as the earlier tries and
+ * the last one's result and message.
+ */
+function rerunsOf(
+  captured: Captured[],
+  first: "fail" | "error",
+  failures: Captured[],
+): Partial<Pick<JUnitTestCase, "earlierTries" | "result" | "errorMessage">> {
+  const reruns = captured.filter((c) => c.element === "rerunFailure" || c.element === "rerunError");
+  const last = reruns.at(-1);
+  if (!last) return {};
+  const tries = [
+    { result: first, errorMessage: failures.map(problemText).join("\n\n") },
+    ...reruns.slice(0, -1).map((c) => ({
+      result: c.element === "rerunError" ? ("error" as const) : ("fail" as const),
+      errorMessage: problemText(c),
+    })),
+  ];
+  return {
+    earlierTries: tries,
+    result: last.element === "rerunError" ? "error" : "fail",
+    errorMessage: problemText(last),
+  };
 }
 
 /** classname › name, or the name alone when the classname says nothing more (jest-junit). */

@@ -64,6 +64,43 @@ async function resultsOf(file: string) {
 }
 
 describe("reading JUnit dialects", () => {
+  it("reads Surefire's reruns as tries: flaky* before a pass, a failure and rerun* before the last", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "testtrack-junit-reruns-"));
+    const file = join(dir, "TEST-reruns.xml");
+    writeFileSync(
+      file,
+      `<testsuite name="reruns">
+  <testcase classname="shop.Cart" name="passesOnRerun" time="0.2">
+    <flakyFailure message="expected 2 but was 3" type="AssertionError"/>
+  </testcase>
+  <testcase classname="shop.Cart" name="alwaysFails" time="0.3">
+    <failure message="first: expected 2 but was 3" type="AssertionError"/>
+    <rerunFailure message="second: expected 2 but was 4" type="AssertionError"/>
+    <rerunError message="third: connection reset" type="IOException"/>
+  </testcase>
+</testsuite>`,
+    );
+    try {
+      const read: JUnitTestCase[] = [];
+      await readJUnitFile(file, (testCase) => {
+        read.push(testCase);
+      });
+      const [flaky, failing] = read;
+      expect(flaky?.result).toBe("pass");
+      expect(flaky?.earlierTries).toEqual([
+        { result: "fail", errorMessage: "AssertionError: expected 2 but was 3" },
+      ]);
+      expect(failing?.result).toBe("error");
+      expect(failing?.errorMessage).toBe("IOException: third: connection reset");
+      expect(failing?.earlierTries).toEqual([
+        { result: "fail", errorMessage: "AssertionError: first: expected 2 but was 3" },
+        { result: "fail", errorMessage: "AssertionError: second: expected 2 but was 4" },
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("reads googletest's disabled and GTEST_SKIP tests as skipped, not passed", async () => {
     expect(await resultsOf(samples.googletest)).toEqual({
       "Cart | AddsItem": "pass",

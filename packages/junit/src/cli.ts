@@ -3,7 +3,13 @@ import { appendFileSync } from "node:fs";
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import { createTestTrackClient, type TestTrackClient, type TriggeredBy } from "@testtrack/client";
-import { detectRun, parseShard, type RunContext, type Shard } from "@testtrack/client/reporting";
+import {
+  detectRun,
+  parseShard,
+  type RunContext,
+  runStartInput,
+  type Shard,
+} from "@testtrack/client/reporting";
 import { TRPCClientError } from "@trpc/client";
 import { type ImportSummary, importJUnitFiles, summaryLine } from "./importer.js";
 import { ProgressBar } from "./progress.js";
@@ -319,18 +325,8 @@ async function runCommand(values: Values, args: string[]): Promise<number> {
   const projectId = values.project ? await projectIdOf(client, values.project) : undefined;
   if (action === "start") {
     const run = await client.run.start.mutate({
-      projectId,
-      key: context.key,
+      ...runStartInput(context, { projectId, shard }),
       name: values.name ?? context.name,
-      branch: context.branch,
-      commitSha: context.commitSha,
-      commitMessage: context.commitMessage,
-      pullRequest: context.pullRequest,
-      ciProvider: context.provider ?? undefined,
-      ciUrl: context.ciUrl,
-      expectedShards: shard?.total,
-      shard: shard?.current,
-      attempt: context.attempt,
     });
     print(values, run, [`${run.created ? "Started" : "Joined"} run ${run.key} (id ${run.id})`]);
     return 0;

@@ -26,6 +26,7 @@ export {
   RunJoin,
   type RunJoinOptions,
   recordExecutionInRun,
+  runStartInput,
   type Shard,
 } from "./run.js";
 export { projectIdFrom, recordedSummary, serverAddressFrom, settledWithin } from "./runEnd.js";

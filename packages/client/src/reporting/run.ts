@@ -27,6 +27,30 @@ export interface RunJoinOptions {
   name?: string;
 }
 
+/**
+ * What `run.start` is sent for a run context: its key, CI fields and attempt, this process's
+ * shard, and `name` when CI names none.
+ */
+export function runStartInput(
+  context: RunContext,
+  options: { projectId?: number; shard?: Shard | null; name?: string },
+) {
+  return {
+    projectId: options.projectId,
+    key: context.key,
+    name: context.name ?? options.name,
+    branch: context.branch,
+    commitSha: context.commitSha,
+    commitMessage: context.commitMessage,
+    pullRequest: context.pullRequest,
+    ciProvider: context.provider ?? undefined,
+    ciUrl: context.ciUrl,
+    expectedShards: options.shard?.total,
+    shard: options.shard?.current,
+    attempt: context.attempt,
+  };
+}
+
 /** "2/4" → { current: 2, total: 4 }; anything else is undefined. */
 export function parseShard(value: string | undefined): Shard | undefined {
   const match = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(value ?? "");
@@ -80,20 +104,13 @@ export class RunJoin {
     try {
       const run = await withRetry(
         () =>
-          this.client.run.start.mutate({
-            projectId: this.options.projectId,
-            key: context.key,
-            name: context.name ?? this.options.name,
-            branch: context.branch,
-            commitSha: context.commitSha,
-            commitMessage: context.commitMessage,
-            pullRequest: context.pullRequest,
-            ciProvider: context.provider ?? undefined,
-            ciUrl: context.ciUrl,
-            expectedShards: shard?.total,
-            shard: shard?.current,
-            attempt: context.attempt,
-          }),
+          this.client.run.start.mutate(
+            runStartInput(context, {
+              projectId: this.options.projectId,
+              shard,
+              name: this.options.name,
+            }),
+          ),
         this.retry,
       );
       return run.id;

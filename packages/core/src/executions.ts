@@ -8,12 +8,13 @@ import { failureFingerprint } from "./fingerprint";
 import { assertTransition, isTerminal } from "./lifecycle";
 import {
   cleanText,
+  decodeKeysetCursor,
+  encodeKeysetCursor,
   id,
   isoDateTime,
-  isSupportedDate,
+  keysetCursor,
   LIMITS,
   label,
-  MAX_ID,
   type Page,
   pageDirection,
   pagination,
@@ -41,6 +42,9 @@ const path = text().trim().min(1).max(LIMITS.path);
 /** Every wave-1 input may name a project; without one, the token's or the personal project. */
 const projectId = id.optional();
 
+/** Which try of a test an execution is: 1,000 CI re-runs × 100 tries (see RunJoin). */
+const attemptNumber = z.number().int().min(0).max(1_000_000);
+
 export const startExecutionInput = z.strictObject({
   projectId,
   testCaseId: id,
@@ -60,7 +64,7 @@ export const startExecutionInput = z.strictObject({
    * Which try of the test this is within the run: 0 first, 1.. retries. The reporters number a
    * CI re-run's tries from 100 × its attempt, so they come after the tries of the run it repeats.
    */
-  attempt: z.number().int().min(0).max(1_000_000).default(0),
+  attempt: attemptNumber.default(0),
 });
 
 const executionFilters = {
@@ -72,33 +76,10 @@ const executionFilters = {
   testCaseId: id.optional(),
 };
 
-/**
- * Keyset pagination: `nextCursor` of one page fetches the next, at the same cost however deep.
- * It names the last row (its id, and its creation time in case that row is deleted meanwhile).
- */
-function decodeCursor(value: string): { executionId: number; createdAt: Date } | undefined {
-  const [idPart, msPart, extra] = Buffer.from(value, "base64url").toString("utf8").split(":");
-  const executionId = Number(idPart);
-  const createdAt = new Date(Number(msPart));
-  const valid =
-    extra === undefined &&
-    Number.isSafeInteger(executionId) &&
-    executionId > 0 &&
-    executionId <= MAX_ID &&
-    isSupportedDate(createdAt);
-  return valid ? { executionId, createdAt } : undefined;
-}
-
-const cursor = z
-  .string()
-  .max(100)
-  .refine(
-    (value) => decodeCursor(value) !== undefined,
-    "is not a cursor returned by execution.list",
-  );
+const cursor = keysetCursor("execution.list");
 
 export function encodeCursor(row: { id: number; createdAt: Date }): string {
-  return Buffer.from(`${row.id}:${row.createdAt.getTime()}`).toString("base64url");
+  return encodeKeysetCursor({ id: row.id, at: row.createdAt });
 }
 
 export const listExecutionsInput = z
@@ -134,7 +115,7 @@ export const updateExecutionInput = z.strictObject({
   screenshotPath: path.optional(),
   videoPath: path.optional(),
   /** Which try of the test this is, when the runner tells only at the end (Vitest's retries). */
-  attempt: z.number().int().min(0).max(1_000_000).optional(),
+  attempt: attemptNumber.optional(),
 });
 
 export type ExecutionSummary = Pick<
@@ -401,12 +382,12 @@ async function listInScope(
   input: z.output<typeof listExecutionsInput>,
 ): Promise<Page<ExecutionListItem> & { nextCursor: string | null }> {
   const { skip, limit, cursor: afterCursorText, projectId: _asked, ...filters } = input;
-  const after = afterCursorText ? decodeCursor(afterCursorText) : undefined;
+  const after = afterCursorText ? decodeKeysetCursor(afterCursorText) : undefined;
   const e = testExecutions;
   const where = executionWhere(project, filters);
   // The row's exact (microsecond) creation time from the table; the cursor's copy if it is gone.
   const afterCursor = after
-    ? sql`(${e.createdAt}, ${e.id}) < (coalesce((select c.created_at from test_executions c where c.id = ${after.executionId}), ${after.createdAt.toISOString()}::timestamptz), ${after.executionId})`
+    ? sql`(${e.createdAt}, ${e.id}) < (coalesce((select c.created_at from test_executions c where c.id = ${after.id}), ${after.at.toISOString()}::timestamptz), ${after.id})`
     : undefined;
   // A deep page by skip finds its ids in the list index alone (an index-only scan over the
   // skipped entries), then reads just those rows, instead of reading every skipped row.

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { type Actor, assertRole, NEEDS, projectRoleSql, targetProject } from "./actor";
 import { type Database, queryRows } from "./db";
 import { NotFoundError } from "./errors";
-import { id, isSupportedDate, LIMITS, pageDirection } from "./limits";
+import { id, isSupportedDate, pageDirection, pagination } from "./limits";
 import { type ProjectRole, runs } from "./schema";
 
 /** Keyset cursor of failure groups: the last one's last sighting and fingerprint. */
@@ -35,7 +35,7 @@ export const failureGroupsInput = z
       )
       .optional(),
     direction: pageDirection,
-    limit: z.number().int().min(1).max(LIMITS.pageSize).default(50),
+    limit: pagination.limit,
   })
   .default({ limit: 50 });
 

@@ -97,3 +97,40 @@ export interface Page<T> {
  * forward from the cursor, so it is accepted and changes nothing.
  */
 export const pageDirection = z.enum(["forward", "backward"]).optional();
+
+/** Where a newest-first page ended: the last row's id and time (kept in case it is deleted). */
+export interface KeysetPosition {
+  id: number;
+  at: Date;
+}
+
+/**
+ * Keyset pagination: `nextCursor` of one page fetches the next, at the same cost however deep.
+ * The cursor is opaque to clients: base64url of "id:milliseconds".
+ */
+export function encodeKeysetCursor(position: KeysetPosition): string {
+  return Buffer.from(`${position.id}:${position.at.getTime()}`).toString("base64url");
+}
+
+export function decodeKeysetCursor(value: string): KeysetPosition | undefined {
+  const [idPart, msPart, extra] = Buffer.from(value, "base64url").toString("utf8").split(":");
+  const rowId = Number(idPart);
+  const at = new Date(Number(msPart));
+  const valid =
+    extra === undefined &&
+    Number.isSafeInteger(rowId) &&
+    rowId > 0 &&
+    rowId <= MAX_ID &&
+    isSupportedDate(at);
+  return valid ? { id: rowId, at } : undefined;
+}
+
+/** A cursor input: one `encodeKeysetCursor` made, else a BAD_REQUEST naming the list. */
+export const keysetCursor = (list: string) =>
+  z
+    .string()
+    .max(100)
+    .refine(
+      (value) => decodeKeysetCursor(value) !== undefined,
+      `is not a cursor returned by ${list}`,
+    );

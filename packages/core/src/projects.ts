@@ -3,7 +3,7 @@ import { z } from "zod";
 import { type Actor, assertRole, NEEDS, projectRoleSql } from "./actor";
 import { type Database, queryRows } from "./db";
 import { ConflictError, ForbiddenError, NotFoundError } from "./errors";
-import { DEFAULT_PAGE_SIZE, id, LIMITS, pageDirection, text } from "./limits";
+import { DEFAULT_PAGE_SIZE, id, LIMITS, pageDirection, pagination, text } from "./limits";
 import {
   PROJECT_ROLES,
   type Project,
@@ -62,7 +62,7 @@ export const getProjectInput = z
     path: ["id"],
   });
 
-const pageSize = z.number().int().min(1).max(LIMITS.pageSize).default(DEFAULT_PAGE_SIZE);
+const pageSize = pagination.limit;
 
 export const listProjectsInput = z
   .strictObject({

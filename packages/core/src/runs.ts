@@ -11,7 +11,17 @@ import {
 } from "./actor";
 import { type Database, queryRows } from "./db";
 import { ConflictError, NotFoundError } from "./errors";
-import { cleanText, id, isSupportedDate, LIMITS, MAX_ID, pageDirection, text } from "./limits";
+import {
+  cleanText,
+  decodeKeysetCursor,
+  encodeKeysetCursor,
+  id,
+  keysetCursor,
+  LIMITS,
+  pageDirection,
+  pagination,
+  text,
+} from "./limits";
 import {
   type ProjectRole,
   projects,
@@ -66,37 +76,14 @@ export const finishRunInput = z.strictObject({
 
 export const runIdInput = z.strictObject({ runId: id });
 
-/** Keyset cursor of run lists: the last run's start time and id. */
-function decodeRunCursor(value: string): { id: number; startedAt: Date } | undefined {
-  const [idPart, msPart, extra] = Buffer.from(value, "base64url").toString("utf8").split(":");
-  const runId = Number(idPart);
-  const startedAt = new Date(Number(msPart));
-  const valid =
-    extra === undefined &&
-    Number.isSafeInteger(runId) &&
-    runId > 0 &&
-    runId <= MAX_ID &&
-    isSupportedDate(startedAt);
-  return valid ? { id: runId, startedAt } : undefined;
-}
-
-function encodeRunCursor(run: { id: number; startedAt: Date }): string {
-  return Buffer.from(`${run.id}:${run.startedAt.getTime()}`).toString("base64url");
-}
-
-const runCursor = z
-  .string()
-  .max(100)
-  .refine((value) => decodeRunCursor(value) !== undefined, "is not a cursor returned by run.list");
-
-const pageSize = z.number().int().min(1).max(LIMITS.pageSize).default(50);
+const pageSize = pagination.limit;
 
 export const listRunsInput = z
   .strictObject({
     projectId: id.optional(),
     branch: shortText.optional(),
     status: z.enum(RUN_STATUSES).optional(),
-    cursor: runCursor.optional(),
+    cursor: keysetCursor("run.list").optional(),
     direction: pageDirection,
     limit: pageSize,
   })
@@ -375,7 +362,7 @@ export async function listRuns(
 ): Promise<{ items: Run[]; limit: number; nextCursor: string | null }> {
   const input = listRunsInput.parse(raw);
   const project = await readScope(db, actor, input.projectId);
-  const after = input.cursor ? decodeRunCursor(input.cursor) : undefined;
+  const after = input.cursor ? decodeKeysetCursor(input.cursor) : undefined;
   const items = await db
     .select()
     .from(runs)
@@ -385,7 +372,8 @@ export async function listRuns(
         input.branch ? eq(runs.branch, input.branch) : undefined,
         input.status ? eq(runs.status, input.status) : undefined,
         after
-          ? sql`(${runs.startedAt}, ${runs.id}) < (${after.startedAt.toISOString()}::timestamptz, ${after.id})`
+          ? // The run's exact (microsecond) start from the table; the cursor's copy if it is gone.
+            sql`(${runs.startedAt}, ${runs.id}) < (coalesce((select c.started_at from runs c where c.id = ${after.id}), ${after.at.toISOString()}::timestamptz), ${after.id})`
           : undefined,
       ),
     )
@@ -395,7 +383,10 @@ export async function listRuns(
   return {
     items,
     limit: input.limit,
-    nextCursor: items.length === input.limit && last ? encodeRunCursor(last) : null,
+    nextCursor:
+      items.length === input.limit && last
+        ? encodeKeysetCursor({ id: last.id, at: last.startedAt })
+        : null,
   };
 }
 

@@ -147,17 +147,25 @@ function table(header: string[], rows: string[][]): string[] {
   return [line(header), ...rows.map(line)];
 }
 
+/** Every item of a list paged by cursor. */
+async function allPages<T>(
+  page: (cursor: number | undefined) => Promise<{ items: T[]; nextCursor: number | null }>,
+): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: number | undefined;
+  do {
+    const next = await page(cursor);
+    items.push(...next.items);
+    cursor = next.nextCursor ?? undefined;
+  } while (cursor !== undefined);
+  return items;
+}
+
 async function projectCommand(values: Values, args: string[]): Promise<number> {
   const [action, ...rest] = args;
   if (action === "list") {
     const client = connect(values);
-    const projects = [];
-    let cursor: number | undefined;
-    do {
-      const page = await client.project.list.query({ cursor, limit: 100 });
-      projects.push(...page.items);
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor !== undefined);
+    const projects = await allPages((cursor) => client.project.list.query({ cursor, limit: 100 }));
     print(
       values,
       projects,
@@ -182,13 +190,9 @@ async function projectCommand(values: Values, args: string[]): Promise<number> {
     if (!project) throw new UsageError("project members needs <project>");
     const client = connect(values);
     const projectId = await projectIdOf(client, project);
-    const members = [];
-    let cursor: number | undefined;
-    do {
-      const page = await client.project.members.query({ projectId, cursor, limit: 100 });
-      members.push(...page.items);
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor !== undefined);
+    const members = await allPages((cursor) =>
+      client.project.members.query({ projectId, cursor, limit: 100 }),
+    );
     print(
       values,
       members,

@@ -3,6 +3,7 @@ import { authRouter } from "./routers/auth";
 import { executionRouter } from "./routers/execution";
 import { healthRouter } from "./routers/health";
 import { projectRouter } from "./routers/project";
+import { quarantineRouter } from "./routers/quarantine";
 import { runRouter } from "./routers/run";
 import { statsRouter } from "./routers/stats";
 import { stepRouter } from "./routers/step";
@@ -16,6 +17,7 @@ export const appRouter = router({
   project: projectRouter,
   run: runRouter,
   health: healthRouter,
+  quarantine: quarantineRouter,
   testCase: testCaseRouter,
   execution: executionRouter,
   step: stepRouter,

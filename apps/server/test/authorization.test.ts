@@ -265,6 +265,32 @@ const rows: Row[] = [
     expect: { ...READ },
   },
   {
+    procedure: "health.flaky",
+    call: (caller, fx) => caller.health.flaky({ projectId: fx.projectId }),
+    expect: { ...READ },
+  },
+  {
+    procedure: "health.rebuild",
+    call: (caller, fx) => caller.health.rebuild({ projectId: fx.projectId }),
+    expect: { ...MANAGE },
+  },
+  {
+    procedure: "quarantine.add",
+    call: (caller, fx) =>
+      caller.quarantine.add({ testCaseId: fx.testCaseId, reason: "matrix: flaky" }),
+    expect: { ...MANAGE },
+  },
+  {
+    procedure: "quarantine.remove",
+    call: (caller, fx) => caller.quarantine.remove({ testCaseId: fx.testCaseId }),
+    expect: { ...MANAGE },
+  },
+  {
+    procedure: "quarantine.list",
+    call: (caller, fx) => caller.quarantine.list({ projectId: fx.projectId }),
+    expect: { ...WRITE },
+  },
+  {
     procedure: "testCase.create",
     call: (caller, fx) => caller.testCase.create({ projectId: fx.projectId, title: "Matrix" }),
     expect: { ...WRITE },

@@ -10,6 +10,7 @@ export * from "./limits";
 export * from "./live";
 export { hashPassword, verifyPassword } from "./passwords";
 export * from "./projects";
+export * from "./quarantine";
 export * from "./runs";
 export * from "./schema";
 export * from "./stats";

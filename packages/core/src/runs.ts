@@ -399,6 +399,8 @@ export interface RunTestItem {
   executionId: number;
   durationSeconds: number | null;
   errorMessage: string | null;
+  /** In quarantine when its outcome was recorded: a failure counts in `quarantined`, not `failed`. */
+  quarantined: boolean;
 }
 
 async function readableRun(db: Database, actor: Actor, runId: number): Promise<Run> {
@@ -440,6 +442,7 @@ function runTestsQuery(db: Database, runId: number, where: SQL | undefined) {
       executionId: runTests.executionId,
       durationSeconds: runTests.durationSeconds,
       errorMessage: testExecutions.errorMessage,
+      quarantined: runTests.quarantined,
     })
     .from(runTests)
     .innerJoin(testCases, eq(testCases.id, runTests.testCaseId))
@@ -494,6 +497,10 @@ export interface CompareItem {
   durationSeconds: number | null;
   baseDurationSeconds: number | null;
   errorMessage: string | null;
+  /** A failure of a test in quarantine: in the `quarantined` bucket, not new or still failing. */
+  quarantined: boolean;
+  /** The median of the test's previous durations on the default branch (≥ 10 of them), if known. */
+  baselineMedianSeconds: number | null;
 }
 
 export const COMPARE_BUCKETS = [
@@ -504,6 +511,8 @@ export const COMPARE_BUCKETS = [
   "added",
   "removed",
   "slower",
+  "durationRegressions",
+  "quarantined",
 ] as const;
 export type CompareBucket = (typeof COMPARE_BUCKETS)[number];
 
@@ -518,12 +527,21 @@ export interface RunComparison {
 /** How much slower counts as slower: at least twice the base and at least a second more. */
 export const SLOWER_FACTOR = 2;
 export const SLOWER_MIN_SECONDS = 1;
+/**
+ * A duration regression (DESIGN.md "Test health"): at least twice the median of the test's
+ * previous outcomes on the default branch (at least 10 of its last 20, kept by the health
+ * roll-ups) and at least half a second slower.
+ */
+export const REGRESSION_FACTOR = 2;
+export const REGRESSION_MIN_SECONDS = 0.5;
+export const REGRESSION_MIN_OUTCOMES = 10;
 
 /**
  * What changed between a run and its base: new failures (failing now, not in the base), still
- * failing, fixed (failing in the base, passing now), flaky (flaky now), added, removed, and
- * slower (≥ 2× and ≥ 1 s slower). The base: `baseRunId`, else the latest finished run of the
- * project's default branch that started before this one.
+ * failing, fixed (failing in the base, passing now), flaky (flaky now), added, removed, slower
+ * (≥ 2× and ≥ 1 s slower than in the base), duration regressions (against the test's history,
+ * not the base) and quarantined failures (in no failing bucket). The base: `baseRunId`, else the
+ * latest finished run of the project's default branch that started before this one.
  */
 export async function compareRuns(
   db: Database,
@@ -564,6 +582,8 @@ export async function compareRuns(
     duration_seconds: number | null;
     base_duration_seconds: number | null;
     error_message: string | null;
+    quarantined: boolean;
+    baseline_median_seconds: number | null;
     bucket_size: number;
   }>(
     db,
@@ -571,12 +591,22 @@ export async function compareRuns(
         base_tests as (select * from run_tests where run_id = ${base?.id ?? 0}),
         paired as (
           select coalesce(n.test_case_id, b.test_case_id) as test_case_id, n.outcome, b.outcome as base_outcome,
-            n.execution_id, n.duration_seconds, b.duration_seconds as base_duration_seconds
-          from now_tests n full join base_tests b on b.test_case_id = n.test_case_id),
+            n.execution_id, n.duration_seconds, b.duration_seconds as base_duration_seconds,
+            coalesce(n.quarantined, false) as quarantined, m.median as baseline_median_seconds
+          from now_tests n full join base_tests b on b.test_case_id = n.test_case_id
+          left join lateral (
+            -- The test's durations on the default branch before this run (the last 20 at most).
+            select percentile_cont(0.5) within group (order by u.duration) as median
+            from test_health th cross join lateral unnest(th.recent_run_ids, th.recent_durations) as u(run_id, duration)
+            where th.project_id = ${run.projectId} and th.test_case_id = n.test_case_id and u.run_id < ${run.id}
+            having count(*) >= ${REGRESSION_MIN_OUTCOMES}) m on n.duration_seconds is not null),
         bucketed as (
           select p.*, x.bucket from paired p cross join lateral (values
-            (case when p.outcome = 'failed' and p.base_outcome is not null and p.base_outcome <> 'failed' then 'newFailures' end),
-            (case when p.outcome = 'failed' and p.base_outcome = 'failed' then 'stillFailing' end),
+            (case when p.outcome = 'failed' and not p.quarantined and p.base_outcome is not null and p.base_outcome <> 'failed' then 'newFailures' end),
+            (case when p.outcome = 'failed' and not p.quarantined and p.base_outcome = 'failed' then 'stillFailing' end),
+            (case when p.outcome = 'failed' and p.quarantined then 'quarantined' end),
+            (case when p.duration_seconds >= ${REGRESSION_FACTOR} * p.baseline_median_seconds
+                   and p.duration_seconds - p.baseline_median_seconds >= ${REGRESSION_MIN_SECONDS} then 'durationRegressions' end),
             (case when p.outcome in ('passed', 'flaky') and p.base_outcome = 'failed' then 'fixed' end),
             (case when p.outcome = 'flaky' then 'flaky' end),
             (case when p.outcome is not null and p.base_outcome is null then 'added' end),
@@ -589,7 +619,8 @@ export async function compareRuns(
             row_number() over (partition by b.bucket order by b.test_case_id) as position
           from bucketed b)
         select r.bucket, r.test_case_id, t.title, r.outcome, r.base_outcome, r.execution_id,
-          r.duration_seconds, r.base_duration_seconds, e.error_message, r.bucket_size
+          r.duration_seconds, r.base_duration_seconds, e.error_message, r.quarantined,
+          r.baseline_median_seconds, r.bucket_size
         from ranked r
         join test_cases t on t.id = r.test_case_id
         left join test_executions e on e.id = r.execution_id
@@ -615,6 +646,8 @@ export async function compareRuns(
       durationSeconds: row.duration_seconds,
       baseDurationSeconds: row.base_duration_seconds,
       errorMessage: row.error_message,
+      quarantined: row.quarantined,
+      baselineMedianSeconds: row.baseline_median_seconds,
     });
   }
   return { run, base, counts, buckets };

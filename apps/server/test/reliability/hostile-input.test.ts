@@ -549,8 +549,52 @@ const PROCEDURES: ProcedureCase[] = [
   {
     name: "health.test",
     actors: readers,
-    base: () => ({ testCaseId: ids.testCaseId, limit: 20 }),
+    base: () => ({ testCaseId: ids.testCaseId, limit: 20, window: 14 }),
     call: (c, i) => c.health.test(i),
+  },
+  {
+    name: "health.flaky",
+    actors: readers,
+    base: () => ({
+      projectId: ids.projectId,
+      window: 14,
+      cursor: Buffer.from("2:250000:1").toString("base64url"),
+      limit: 10,
+    }),
+    call: (c, i) => c.health.flaky(i),
+  },
+  {
+    name: "health.rebuild",
+    actors: destructive,
+    base: () => ({ projectId: ids.projectId }),
+    call: (c, i) => c.health.rebuild(i),
+  },
+  {
+    name: "quarantine.add",
+    actors: destructive,
+    base: () => ({
+      testCaseId: ids.testCaseId,
+      reason: "flaky on CI",
+      expiresAt: "2999-01-01T00:00:00Z",
+    }),
+    call: (c, i) => c.quarantine.add(i),
+  },
+  {
+    name: "quarantine.remove",
+    actors: destructive,
+    base: () => ({ testCaseId: ids.testCaseId }),
+    call: (c, i) => c.quarantine.remove(i),
+  },
+  {
+    name: "quarantine.list",
+    actors: readers,
+    base: () => ({
+      projectId: ids.projectId,
+      includeExpired: true,
+      cursor: ids.runCursor,
+      limit: 10,
+    }),
+    call: (c, i) => c.quarantine.list(i),
   },
   {
     name: "project.create",

@@ -550,6 +550,7 @@ export type AppRouter = TRPCBuiltRouter<
             items: Array<{
               key: null | string;
               outcome: "passed" | "failed" | "flaky" | "skipped";
+              quarantined: boolean;
               testCaseId: number;
               title: string;
               durationSeconds: null | number;
@@ -614,15 +615,18 @@ export type AppRouter = TRPCBuiltRouter<
           counts: {
             fixed: number;
             flaky: number;
+            quarantined: number;
             newFailures: number;
             stillFailing: number;
             added: number;
             removed: number;
             slower: number;
+            durationRegressions: number;
           };
           buckets: {
             fixed: Array<{
               outcome: null | "passed" | "failed" | "flaky" | "skipped";
+              quarantined: boolean;
               testCaseId: number;
               title: string;
               durationSeconds: null | number;
@@ -630,9 +634,11 @@ export type AppRouter = TRPCBuiltRouter<
               executionId: null | number;
               baseOutcome: null | "passed" | "failed" | "flaky" | "skipped";
               baseDurationSeconds: null | number;
+              baselineMedianSeconds: null | number;
             }>;
             flaky: Array<{
               outcome: null | "passed" | "failed" | "flaky" | "skipped";
+              quarantined: boolean;
               testCaseId: number;
               title: string;
               durationSeconds: null | number;
@@ -640,9 +646,23 @@ export type AppRouter = TRPCBuiltRouter<
               executionId: null | number;
               baseOutcome: null | "passed" | "failed" | "flaky" | "skipped";
               baseDurationSeconds: null | number;
+              baselineMedianSeconds: null | number;
+            }>;
+            quarantined: Array<{
+              outcome: null | "passed" | "failed" | "flaky" | "skipped";
+              quarantined: boolean;
+              testCaseId: number;
+              title: string;
+              durationSeconds: null | number;
+              errorMessage: null | string;
+              executionId: null | number;
+              baseOutcome: null | "passed" | "failed" | "flaky" | "skipped";
+              baseDurationSeconds: null | number;
+              baselineMedianSeconds: null | number;
             }>;
             newFailures: Array<{
               outcome: null | "passed" | "failed" | "flaky" | "skipped";
+              quarantined: boolean;
               testCaseId: number;
               title: string;
               durationSeconds: null | number;
@@ -650,9 +670,11 @@ export type AppRouter = TRPCBuiltRouter<
               executionId: null | number;
               baseOutcome: null | "passed" | "failed" | "flaky" | "skipped";
               baseDurationSeconds: null | number;
+              baselineMedianSeconds: null | number;
             }>;
             stillFailing: Array<{
               outcome: null | "passed" | "failed" | "flaky" | "skipped";
+              quarantined: boolean;
               testCaseId: number;
               title: string;
               durationSeconds: null | number;
@@ -660,9 +682,11 @@ export type AppRouter = TRPCBuiltRouter<
               executionId: null | number;
               baseOutcome: null | "passed" | "failed" | "flaky" | "skipped";
               baseDurationSeconds: null | number;
+              baselineMedianSeconds: null | number;
             }>;
             added: Array<{
               outcome: null | "passed" | "failed" | "flaky" | "skipped";
+              quarantined: boolean;
               testCaseId: number;
               title: string;
               durationSeconds: null | number;
@@ -670,9 +694,11 @@ export type AppRouter = TRPCBuiltRouter<
               executionId: null | number;
               baseOutcome: null | "passed" | "failed" | "flaky" | "skipped";
               baseDurationSeconds: null | number;
+              baselineMedianSeconds: null | number;
             }>;
             removed: Array<{
               outcome: null | "passed" | "failed" | "flaky" | "skipped";
+              quarantined: boolean;
               testCaseId: number;
               title: string;
               durationSeconds: null | number;
@@ -680,9 +706,11 @@ export type AppRouter = TRPCBuiltRouter<
               executionId: null | number;
               baseOutcome: null | "passed" | "failed" | "flaky" | "skipped";
               baseDurationSeconds: null | number;
+              baselineMedianSeconds: null | number;
             }>;
             slower: Array<{
               outcome: null | "passed" | "failed" | "flaky" | "skipped";
+              quarantined: boolean;
               testCaseId: number;
               title: string;
               durationSeconds: null | number;
@@ -690,12 +718,59 @@ export type AppRouter = TRPCBuiltRouter<
               executionId: null | number;
               baseOutcome: null | "passed" | "failed" | "flaky" | "skipped";
               baseDurationSeconds: null | number;
+              baselineMedianSeconds: null | number;
+            }>;
+            durationRegressions: Array<{
+              outcome: null | "passed" | "failed" | "flaky" | "skipped";
+              quarantined: boolean;
+              testCaseId: number;
+              title: string;
+              durationSeconds: null | number;
+              errorMessage: null | string;
+              executionId: null | number;
+              baseOutcome: null | "passed" | "failed" | "flaky" | "skipped";
+              baseDurationSeconds: null | number;
+              baselineMedianSeconds: null | number;
             }>;
           };
         };
       }>;
     };
     health: {
+      flaky: TRPCQueryProcedure<{
+        meta: object;
+        input:
+          | undefined
+          | void
+          | {
+              projectId?: undefined | number;
+              window?: undefined | number;
+              cursor?: undefined | string;
+              direction?: undefined | "forward" | "backward";
+              limit?: undefined | number;
+            };
+        output: {
+          items: Array<{
+            key: null | string;
+            quarantined: boolean;
+            testCaseId: number;
+            title: string;
+            flakyRuns: number;
+            flakyCommits: number;
+            outcomes: number;
+            failures: number;
+            branchOutcomes: number;
+            flips: number;
+            flipRate: null | number;
+            lastFailureAt: null | string;
+            evidence: {
+              runs: Array<{ key: string; branch: null | string; runId: number; startedAt: string }>;
+              commits: Array<{ commitSha: string; passes: number; fails: number }>;
+            };
+          }>;
+          nextCursor: null | string;
+        };
+      }>;
       failureGroups: TRPCQueryProcedure<{
         meta: object;
         input:
@@ -725,8 +800,24 @@ export type AppRouter = TRPCBuiltRouter<
       }>;
       test: TRPCQueryProcedure<{
         meta: object;
-        input: { testCaseId: number; limit?: undefined | number };
+        input: { testCaseId: number; limit?: undefined | number; window?: undefined | number };
         output: {
+          window: {
+            days: number;
+            outcomes: number;
+            failures: number;
+            passRate: null | number;
+            flakyRuns: number;
+            flakyCommits: Array<{
+              commitSha: string;
+              passes: number;
+              fails: number;
+              runIds: Array<number>;
+            }>;
+            branchOutcomes: number;
+            flips: number;
+            flipRate: null | number;
+          };
           failureGroups: Array<{
             fingerprint: string;
             sampleMessage: string;
@@ -734,7 +825,24 @@ export type AppRouter = TRPCBuiltRouter<
             occurrences: number;
           }>;
           testCaseId: number;
+          quarantine: null | {
+            expiresAt: null | string;
+            projectId: number;
+            createdAt: string;
+            key: null | string;
+            testCaseId: number;
+            reason: string;
+            title: string;
+            createdBy: null | { id: number; email: string };
+            active: boolean;
+          };
           title: string;
+          flakyRuns: Array<{
+            key: string;
+            branch: null | string;
+            runId: number;
+            startedAt: string;
+          }>;
           outcomes: Array<{
             createdAt: string;
             result: null | "error" | "skip" | "pass" | "fail";
@@ -744,15 +852,72 @@ export type AppRouter = TRPCBuiltRouter<
             executionId: number;
             failureFingerprint: null | string;
           }>;
+          lastFailureAt: null | string;
+          firstSeenAt: null | string;
           passRate: null | number;
           medianDurationSeconds: null | number;
           p95DurationSeconds: null | number;
-          flakyRuns: Array<{
-            key: string;
-            branch: null | string;
+          isFlaky: boolean;
+          durationRegression: null | {
             runId: number;
-            startedAt: string;
+            durationSeconds: number;
+            baselineMedianSeconds: number;
+            regressed: boolean;
+          };
+        };
+      }>;
+      rebuild: TRPCMutationProcedure<{
+        meta: object;
+        input: { projectId?: undefined | number };
+        output: { projectId: number; runs: number; seconds: number };
+      }>;
+    };
+    quarantine: {
+      add: TRPCMutationProcedure<{
+        meta: object;
+        input: { testCaseId: number; reason: string; expiresAt?: undefined | string | Date };
+        output: {
+          expiresAt: null | string;
+          projectId: number;
+          createdAt: string;
+          key: null | string;
+          testCaseId: number;
+          reason: string;
+          title: string;
+          createdBy: null | { id: number; email: string };
+          active: boolean;
+        };
+      }>;
+      remove: TRPCMutationProcedure<{
+        meta: object;
+        input: { testCaseId: number };
+        output: { testCaseId: number; removed: boolean };
+      }>;
+      list: TRPCQueryProcedure<{
+        meta: object;
+        input:
+          | undefined
+          | void
+          | {
+              projectId?: undefined | number;
+              includeExpired?: boolean | undefined;
+              cursor?: undefined | string;
+              direction?: undefined | "forward" | "backward";
+              limit?: undefined | number;
+            };
+        output: {
+          items: Array<{
+            expiresAt: null | string;
+            projectId: number;
+            createdAt: string;
+            key: null | string;
+            testCaseId: number;
+            reason: string;
+            title: string;
+            createdBy: null | { id: number; email: string };
+            active: boolean;
           }>;
+          nextCursor: null | string;
         };
       }>;
     };

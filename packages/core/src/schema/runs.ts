@@ -1,4 +1,5 @@
 import {
+  boolean,
   doublePrecision,
   index,
   integer,
@@ -41,6 +42,7 @@ export const runs = pgTable(
     failed: integer("failed").notNull().default(0),
     flaky: integer("flaky").notNull().default(0),
     skipped: integer("skipped").notNull().default(0),
+    /** Failed tests that were in quarantine: not in `failed`, so they do not fail the run. */
     quarantined: integer("quarantined").notNull().default(0),
     startedAt: timestamp("started_at", { withTimezone: true }).notNull().defaultNow(),
     finishedAt: timestamp("finished_at", { withTimezone: true }),
@@ -90,6 +92,8 @@ export const runTests = pgTable(
     executionId: integer("execution_id").notNull(),
     attempts: integer("attempts").notNull(),
     durationSeconds: doublePrecision("duration_seconds"),
+    /** The test was in quarantine when its outcome was recorded: a failure does not fail the run. */
+    quarantined: boolean("quarantined").notNull().default(false),
   },
   (t) => [
     primaryKey({ columns: [t.runId, t.testCaseId] }),

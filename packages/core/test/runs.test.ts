@@ -362,6 +362,8 @@ describe("run.compare", () => {
       added: ["added"],
       removed: ["removed"],
       slower: ["slow"],
+      durationRegressions: [],
+      quarantined: [],
     });
     expect(comparison.counts).toEqual({
       newFailures: 1,
@@ -371,6 +373,8 @@ describe("run.compare", () => {
       added: 1,
       removed: 1,
       slower: 1,
+      durationRegressions: 0,
+      quarantined: 0,
     });
     // Against an explicit base: the feature run with no tests, every test of the run is added.
     const againstFeature = await compareRuns(h.db, actor, { runId: run.id, baseRunId: feature.id });

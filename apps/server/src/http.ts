@@ -9,6 +9,7 @@ import type { Config } from "./config";
 import { requestContext } from "./context";
 import { serveDashboard } from "./dashboard";
 import { createStepFeed } from "./live";
+import { createRestHandler, isRestPath } from "./rest/handler";
 import { appRouter } from "./router";
 
 export const TRPC_PATH = "/trpc";
@@ -90,12 +91,16 @@ export function createHttpHost(
     },
   });
 
+  const rest = createRestHandler({ deps, maxBodyBytes: config.maxBodyBytes, log });
+
   let shuttingDown = false;
   const apiResponses = new Set<ServerResponse>();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     logRequests(req, res);
     if (shuttingDown) res.setHeader("connection", "close");
     const path = (req.url ?? "/").split("?")[0] ?? "/";
+    // REST (/api/v1, /api/docs) answers its own methods and errors.
+    if (isRestPath(path)) return allowCors(req, res, () => void rest(req, res));
     const isApi = path === TRPC_PATH || path.startsWith(`${TRPC_PATH}/`);
     const allowed = isApi ? API_METHODS : PAGE_METHODS;
     if (!allowed.includes(req.method ?? "")) return methodNotAllowed(res, req.method, allowed);

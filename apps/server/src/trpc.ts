@@ -3,6 +3,7 @@ import type { TRPC_ERROR_CODE_KEY } from "@trpc/server/rpc";
 import { ZodError, z } from "zod";
 import type { Context } from "./context";
 import { describeZodError, inputIssues, toTRPCError } from "./errors";
+import type { RestMeta } from "./rest/meta";
 
 /** Field errors by top-level field, as z.flattenError gives them. */
 interface FlattenedInputError {
@@ -28,35 +29,38 @@ const ADAPTER_MESSAGES: Partial<Record<TRPC_ERROR_CODE_KEY, string>> = {
     "the request body is too large for this server; send fewer steps or a shorter log per call",
 };
 
-const t = initTRPC.context<Context>().create({
-  // Subscriptions over server-sent events: a ping every 15 s keeps proxies from closing a quiet
-  // stream, and a client that hears nothing for 40 s reconnects (resuming from its last event).
-  sse: {
-    ping: { enabled: true, intervalMs: 15_000 },
-    client: { reconnectAfterInactivityMs: 40_000 },
-  },
-  errorFormatter({ shape, error, ctx }) {
-    const zodError = error.cause instanceof ZodError ? error.cause : null;
-    const generic = error.code === "INTERNAL_SERVER_ERROR" || error.message === error.code;
-    return {
-      ...shape,
-      message: zodError
-        ? describeZodError(zodError)
-        : generic
-          ? (ADAPTER_MESSAGES[error.code] ?? shape.message)
-          : shape.message,
-      data: {
-        code: shape.data.code,
-        httpStatus: shape.data.httpStatus,
-        path: shape.data.path,
-        requestId: ctx?.requestId,
-        zodError: zodError ? (z.flattenError(zodError) as FlattenedInputError) : null,
-        issues: zodError ? inputIssues(zodError).map(toInputIssue) : null,
-        ...(ctx?.development && shape.data.stack ? { stack: shape.data.stack } : {}),
-      },
-    };
-  },
-});
+const t = initTRPC
+  .context<Context>()
+  .meta<RestMeta>()
+  .create({
+    // Subscriptions over server-sent events: a ping every 15 s keeps proxies from closing a quiet
+    // stream, and a client that hears nothing for 40 s reconnects (resuming from its last event).
+    sse: {
+      ping: { enabled: true, intervalMs: 15_000 },
+      client: { reconnectAfterInactivityMs: 40_000 },
+    },
+    errorFormatter({ shape, error, ctx }) {
+      const zodError = error.cause instanceof ZodError ? error.cause : null;
+      const generic = error.code === "INTERNAL_SERVER_ERROR" || error.message === error.code;
+      return {
+        ...shape,
+        message: zodError
+          ? describeZodError(zodError)
+          : generic
+            ? (ADAPTER_MESSAGES[error.code] ?? shape.message)
+            : shape.message,
+        data: {
+          code: shape.data.code,
+          httpStatus: shape.data.httpStatus,
+          path: shape.data.path,
+          requestId: ctx?.requestId,
+          zodError: zodError ? (z.flattenError(zodError) as FlattenedInputError) : null,
+          issues: zodError ? inputIssues(zodError).map(toInputIssue) : null,
+          ...(ctx?.development && shape.data.stack ? { stack: shape.data.stack } : {}),
+        },
+      };
+    },
+  });
 
 /**
  * Maps domain and database errors to tRPC codes: the one place where that happens, for calls

@@ -16,30 +16,37 @@ import {
 import { TRPCError } from "@trpc/server";
 import { MissingTokenError } from "../context";
 import { executionStepEvents } from "../live";
+import { rest } from "../rest/meta";
 import { authedProcedure, router } from "../trpc";
 
 export const executionRouter = router({
   /** [POST /tests/{id}/execute] */
   start: authedProcedure
+    .meta(rest("POST", "/tests/{id}/execute", "Start an execution of a test case"))
     .input(startExecutionInput)
     .mutation(({ ctx, input }) => startExecution(ctx.db, ctx.actor, input)),
   /** [GET /tests/{id}/executions] */
   history: authedProcedure
+    .meta(rest("GET", "/tests/{id}/executions", "A test case's executions"))
     .input(executionHistoryInput)
     .query(({ ctx, input }) => executionHistory(ctx.db, ctx.actor, input)),
   /** [GET /executions] */
   list: authedProcedure
+    .meta(rest("GET", "/executions", "List executions"))
     .input(listExecutionsInput)
     .query(({ ctx, input }) => listExecutions(ctx.db, ctx.actor, input)),
   /** [GET /executions/{id}] */
   get: authedProcedure
+    .meta(rest("GET", "/executions/{id}", "An execution with its steps"))
     .input(executionIdInput)
     .query(({ ctx, input }) => getExecution(ctx.db, ctx.actor, input)),
   update: authedProcedure
+    .meta(rest("PATCH", "/executions/{id}", "Change an execution's status, result or artifacts"))
     .input(updateExecutionInput)
     .mutation(({ ctx, input }) => updateExecution(ctx.db, ctx.actor, input)),
   /** [DELETE /executions/{id}] */
   delete: authedProcedure
+    .meta(rest("DELETE", "/executions/{id}", "Delete an execution"))
     .input(executionIdInput)
     .mutation(({ ctx, input }) => deleteExecution(ctx.db, ctx.actor, input)),
   /** Live (server-sent events): the summary and new steps whenever they change, until it ends. */

@@ -31,6 +31,13 @@ Commands:
   run finish                            finish it (--status passed | failed | cancelled)
   run summary                           the run and what changed since the last run of the
                                         default branch (--format markdown | json, --fail-on)
+  quarantine list                       the project's quarantined tests (--all: expired too)
+  quarantine add <test-case-id>         quarantine a test (--reason, optional --expires): its
+                                        failures stop failing runs and --fail-on
+  quarantine remove <test-case-id>      take a test out of quarantine
+  health flaky                          the project's flaky tests, most evidence first
+                                        (--window <days>, default 14)
+  health rebuild                        recompute the project's health roll-ups (maintainer)
 
 <project> is a project's id or slug.
 
@@ -42,7 +49,10 @@ Options:
   --role <role>          viewer | member | maintainer (add-member: default member; token:
                          the most it may do, default member)
   --name <name>          the project's or token's name
-  --expires <date>       when the token expires (ISO 8601, e.g. 2027-06-30T00:00:00Z)
+  --expires <date>       when the token or quarantine expires (ISO 8601, e.g. 2027-06-30T00:00:00Z)
+  --reason <text>        quarantine add: why (an issue link, what breaks)
+  --window <days>        health flaky: days back from now (1-90, default 14)
+  --all                  quarantine list: expired entries too
   --environment <name>   import: environment label for every execution
   --browser <name>       import: browser label for every execution
   --trigger <kind>       import: manual | scheduled | ci_cd | webhook (default: ci_cd when CI is set)
@@ -90,6 +100,8 @@ async function main(argv: string[]): Promise<number> {
     if (command === "project") return await projectCommand(values, rest);
     if (command === "token") return await tokenCommand(values, rest);
     if (command === "run") return await runCommand(values, rest);
+    if (command === "quarantine") return await quarantineCommand(values, rest);
+    if (command === "health") return await healthCommand(values, rest);
     throw new UsageError(`unknown command ${command ? `"${command}"` : "(none)"}`);
   } catch (error) {
     if (error instanceof UsageError) {
@@ -148,11 +160,11 @@ function table(header: string[], rows: string[][]): string[] {
 }
 
 /** Every item of a list paged by cursor. */
-async function allPages<T>(
-  page: (cursor: number | undefined) => Promise<{ items: T[]; nextCursor: number | null }>,
+async function allPages<T, C extends number | string = number>(
+  page: (cursor: C | undefined) => Promise<{ items: T[]; nextCursor: C | null }>,
 ): Promise<T[]> {
   const items: T[] = [];
-  let cursor: number | undefined;
+  let cursor: C | undefined;
   do {
     const next = await page(cursor);
     items.push(...next.items);
@@ -355,6 +367,121 @@ async function runCommand(values: Values, args: string[]): Promise<number> {
   return failsOn(failOn, run, comparison) ? 1 : 0;
 }
 
+/** A test case named by its id (digits). */
+function testCaseIdOf(value: string | undefined, command: string): number {
+  if (!value || !/^\d+$/.test(value)) throw new UsageError(`${command} needs <test-case-id>`);
+  return Number(value);
+}
+
+const day = (value: Date | string | null) =>
+  value ? new Date(value).toISOString().slice(0, 10) : "-";
+
+async function quarantineCommand(values: Values, args: string[]): Promise<number> {
+  const [action, test] = args;
+  if (action === "list") {
+    const client = connect(values);
+    const projectId = values.project ? await projectIdOf(client, values.project) : undefined;
+    const entries = await allPages<
+      Awaited<ReturnType<typeof client.quarantine.list.query>>["items"][number],
+      string
+    >((cursor) =>
+      client.quarantine.list.query({
+        projectId,
+        includeExpired: values.all ?? false,
+        cursor,
+        limit: 100,
+      }),
+    );
+    print(
+      values,
+      entries,
+      entries.length === 0
+        ? ["no quarantined tests"]
+        : table(
+            ["TEST", "EXPIRES", "ACTIVE", "TITLE", "REASON"],
+            entries.map((e) => [
+              String(e.testCaseId),
+              e.expiresAt ? day(e.expiresAt) : "never",
+              e.active ? "yes" : "no",
+              e.title,
+              e.reason,
+            ]),
+          ),
+    );
+    return 0;
+  }
+  if (action === "add") {
+    const testCaseId = testCaseIdOf(test, "quarantine add");
+    if (!values.reason) throw new UsageError("quarantine add needs --reason");
+    const entry = await connect(values).quarantine.add.mutate({
+      testCaseId,
+      reason: values.reason,
+      expiresAt: values.expires,
+    });
+    print(values, entry, [
+      `Quarantined test ${entry.testCaseId} (${entry.title})${entry.expiresAt ? ` until ${new Date(entry.expiresAt).toISOString()}` : ""}`,
+    ]);
+    return 0;
+  }
+  if (action === "remove") {
+    const testCaseId = testCaseIdOf(test, "quarantine remove");
+    const removed = await connect(values).quarantine.remove.mutate({ testCaseId });
+    print(values, removed, [
+      removed.removed
+        ? `Test ${testCaseId} is out of quarantine`
+        : `Test ${testCaseId} was not in quarantine`,
+    ]);
+    return 0;
+  }
+  throw new UsageError(
+    `unknown quarantine command ${action ? `"${action}"` : "(none)"}: use list, add or remove`,
+  );
+}
+
+async function healthCommand(values: Values, args: string[]): Promise<number> {
+  const [action] = args;
+  if (action !== "flaky" && action !== "rebuild") {
+    throw new UsageError(
+      `unknown health command ${action ? `"${action}"` : "(none)"}: use flaky or rebuild`,
+    );
+  }
+  const window = values.window === undefined ? undefined : Number(values.window);
+  if (window !== undefined && !(Number.isInteger(window) && window >= 1 && window <= 90)) {
+    throw new UsageError("--window must be a number of days from 1 to 90");
+  }
+  const client = connect(values);
+  const projectId = values.project ? await projectIdOf(client, values.project) : undefined;
+  if (action === "rebuild") {
+    const rebuilt = await client.health.rebuild.mutate({ projectId });
+    print(values, rebuilt, [
+      `Rebuilt the health of project ${rebuilt.projectId} from ${rebuilt.runs} runs in ${rebuilt.seconds} s`,
+    ]);
+    return 0;
+  }
+  const flaky = await allPages<
+    Awaited<ReturnType<typeof client.health.flaky.query>>["items"][number],
+    string
+  >((cursor) => client.health.flaky.query({ projectId, window, cursor, limit: 100 }));
+  print(
+    values,
+    flaky,
+    flaky.length === 0
+      ? ["no flaky tests"]
+      : table(
+          ["TEST", "RETRIED", "COMMITS", "FLIP RATE", "QUARANTINED", "TITLE"],
+          flaky.map((t) => [
+            String(t.testCaseId),
+            String(t.flakyRuns),
+            String(t.flakyCommits),
+            t.flipRate === null ? "-" : t.flipRate.toFixed(2),
+            t.quarantined ? "yes" : "no",
+            t.title,
+          ]),
+        ),
+  );
+  return 0;
+}
+
 function printWarnings(warnings: ImportSummary["warnings"]): void {
   for (const file of new Set(warnings.map((warning) => warning.file))) {
     const ofFile = warnings.filter((warning) => warning.file === file);
@@ -388,6 +515,9 @@ function parse(argv: string[]) {
       status: { type: "string" },
       format: { type: "string" },
       "fail-on": { type: "string" },
+      reason: { type: "string" },
+      window: { type: "string" },
+      all: { type: "boolean" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },

@@ -12,7 +12,10 @@ const LISTED = 50;
 export const FAIL_ON = ["new-failures", "failures", "never"] as const;
 export type FailOn = (typeof FAIL_ON)[number];
 
-/** Whether `--fail-on` holds for this run and comparison. */
+/**
+ * Whether `--fail-on` holds for this run and comparison. Failures of quarantined tests are in
+ * neither `run.failed` nor `newFailures` (they are counted as quarantined), so they never hold.
+ */
 export function failsOn(failOn: FailOn, run: RunView, comparison: Comparison): boolean {
   if (failOn === "failures") return run.failed > 0;
   if (failOn === "new-failures") return comparison.counts.newFailures > 0;
@@ -27,6 +30,8 @@ const TITLES: Record<Bucket, string> = {
   added: "Added",
   removed: "Removed",
   slower: "Slower",
+  durationRegressions: "Duration regressions",
+  quarantined: "Quarantined failures",
 };
 
 /** The order buckets are shown in: what needs attention first. */
@@ -34,7 +39,9 @@ const ORDER: Bucket[] = [
   "newFailures",
   "flaky",
   "slower",
+  "durationRegressions",
   "stillFailing",
+  "quarantined",
   "fixed",
   "added",
   "removed",
@@ -72,6 +79,7 @@ export function summaryMarkdown(
     `## TestTrack: ${inline(run.name ?? run.key)} ${run.status === "running" ? "(running)" : `— ${run.status}`}`,
     "",
     `**${run.tests} tests**: ${run.passed} passed, ${run.failed} failed, ${run.flaky} flaky, ${run.skipped} skipped` +
+      (run.quarantined > 0 ? `, ${run.quarantined} quarantined` : "") +
       (run.durationSeconds !== null ? ` · ${seconds(run.durationSeconds)}` : "") +
       ` · [open in TestTrack](${link(`/runs/${run.id}`)})`,
     "",
@@ -88,6 +96,9 @@ export function summaryMarkdown(
       const title = `\`${inline(item.title)}\``;
       if (bucket === "slower") {
         return `- ${title}: ${seconds(item.baseDurationSeconds)} → ${seconds(item.durationSeconds)}`;
+      }
+      if (bucket === "durationRegressions") {
+        return `- ${title}: median ${seconds(item.baselineMedianSeconds)} → ${seconds(item.durationSeconds)}`;
       }
       const error = firstLine(item.errorMessage);
       const execution = item.executionId

@@ -182,6 +182,8 @@ describe("testtrack run", () => {
         added: ["added"],
         removed: ["removed"],
         slower: ["slow"],
+        durationRegressions: [],
+        quarantined: [],
       });
       const markdown = readFileSync(stepSummary, "utf8");
       expect(markdown).toContain("### New failures (1)");
@@ -220,6 +222,84 @@ describe("testtrack run", () => {
     expect(baseExit.stdout).toContain(
       "No earlier finished run of the default branch to compare with.",
     );
+  });
+
+  it("quarantines a failing test: the run passes and --fail-on failures exits 0 until the entry expires", async () => {
+    const client = createTestTrackClient({ url: server.url, token: env.TESTTRACK_TOKEN ?? "" });
+    const project = await client.project.create.mutate({ slug: "quarantine", name: "Quarantine" });
+    const [shaky, solid] = await client.testCase.ensureMany.mutate({
+      projectId: project.id,
+      testCases: ["shaky", "solid"].map((name) => ({ key: `shop › ${name}`, title: name })),
+    });
+    const record = async (runId: number, testCaseId: number, result: "pass" | "fail") => {
+      const { executionId } = await client.execution.start.mutate({ testCaseId, runId });
+      await client.execution.update.mutate({ id: executionId, status: "running" });
+      await client.execution.update.mutate({
+        id: executionId,
+        status: result === "pass" ? "completed" : "failed",
+        result,
+        errorMessage: result === "fail" ? "TimeoutError: 30000ms exceeded" : undefined,
+      });
+    };
+    const expires = new Date(Date.now() + 4_000).toISOString();
+    const added = await testtrack(
+      ["quarantine", "add", String(shaky?.id), "--reason", "CDN timeouts", "--expires", expires],
+      env,
+    );
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout.trim()).toBe(`Quarantined test ${shaky?.id} (shaky) until ${expires}`);
+    const listed = await testtrack(["quarantine", "list", "--project", "quarantine"], env);
+    expect(listed.stdout).toMatch(
+      new RegExp(`^${shaky?.id}\\s+\\S+\\s+yes\\s+shaky\\s+CDN timeouts$`, "m"),
+    );
+
+    const buildWith = async (key: string) => {
+      const run = await client.run.start.mutate({ projectId: project.id, key, branch: "main" });
+      await record(run.id, shaky?.id ?? 0, "fail");
+      await record(run.id, solid?.id ?? 0, "pass");
+      await client.run.finish.mutate({ runId: run.id });
+      const summary = await testtrack(
+        ["run", "summary", "--run-key", key, "--project", "quarantine", "--fail-on", "failures"],
+        env,
+      );
+      const newFailures = await testtrack(
+        [
+          "run",
+          "summary",
+          "--run-key",
+          key,
+          "--project",
+          "quarantine",
+          "--fail-on",
+          "new-failures",
+        ],
+        env,
+      );
+      return { run: await client.run.get.query({ id: run.id }), summary, newFailures };
+    };
+    const quarantined = await buildWith("q-1");
+    expect(quarantined.run).toMatchObject({ status: "passed", failed: 0, quarantined: 1 });
+    expect(quarantined.summary.code).toBe(0);
+    expect(quarantined.newFailures.code).toBe(0);
+    expect(quarantined.summary.stdout).toContain("1 quarantined");
+    expect(quarantined.summary.stdout).toContain("### Quarantined failures (1)");
+
+    // After expiresAt, with no job run in between, the same failure fails the run and the step.
+    await new Promise((resolve) => setTimeout(resolve, Date.parse(expires) - Date.now() + 100));
+    const expired = await buildWith("q-2");
+    expect(expired.run).toMatchObject({ status: "failed", failed: 1, quarantined: 0 });
+    expect(expired.summary.code).toBe(1);
+    // It failed in the base run too (quarantined then): still failing, not a new failure.
+    expect(expired.newFailures.code).toBe(0);
+    expect(expired.summary.stdout).toContain("### Still failing (1)");
+
+    const removed = await testtrack(["quarantine", "remove", String(shaky?.id)], env);
+    expect(removed.stdout.trim()).toBe(`Test ${shaky?.id} is out of quarantine`);
+    const flaky = await testtrack(["health", "flaky", "--project", "quarantine", "--json"], env);
+    expect(flaky.code, flaky.stderr).toBe(0);
+    expect(JSON.parse(flaky.stdout)).toEqual([]);
+    const usage = await testtrack(["quarantine", "add", "shaky", "--reason", "x"], env);
+    expect(usage.code).toBe(2);
   });
 
   it("asks for a run key outside CI, and refuses a bad --shard or --fail-on", async () => {

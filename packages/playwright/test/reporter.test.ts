@@ -302,10 +302,11 @@ describe("a sharded Playwright run", () => {
   let page: Awaited<ReturnType<typeof startPage>>;
   let client: TestTrackClient;
   let dir: string;
+  let token: string;
 
   beforeAll(async () => {
     [server, page] = await Promise.all([startTestServer(), startPage()]);
-    const { token } = await createTestPrincipal(server.database);
+    ({ token } = await createTestPrincipal(server.database));
     client = createTestTrackClient({ url: server.url, token });
     dir = createPlaywrightProject({
       "playwright.config.mjs": playwrightConfig({
@@ -364,5 +365,44 @@ test("refunds", async () => { expect(1, "never refunds").toBe(2); });
     expect(failed.testsPage.items.map((t) => [t.title, t.attempts])).toEqual([
       ["checkout.spec.mjs › refunds", 2],
     ]);
+    // The finished run is in the health roll-ups: the test that passed on Playwright's retry is
+    // flaky, with this run as its evidence; the one that failed both tries is not.
+    const health = await client.health.flaky.query({});
+    expect(health.items.map((t) => [t.title, t.flakyRuns])).toEqual([
+      ["cart.spec.mjs › passes on retry", 1],
+    ]);
+    expect(health.items[0]?.evidence.runs.map((r) => r.key)).toEqual(["playwright-build-1"]);
   });
+
+  it("leaves Playwright's exit code at 0 when every failing test is in quarantine, and the run passes", async () => {
+    const failed = await client.run.get.query({ key: "playwright-build-1", outcome: "failed" });
+    const refunds = failed.testsPage.items[0]?.testCaseId ?? 0;
+    const env = { TESTTRACK_TOKEN: token, CI: "1" };
+    const before = await runPlaywright(
+      dir,
+      { ...env, TESTTRACK_RUN_KEY: "playwright-build-2" },
+      undefined,
+      ["checkout.spec.mjs"],
+    );
+    expect(before.code).toBe(1);
+    await client.quarantine.add.mutate({
+      testCaseId: refunds,
+      reason: "refunds are broken upstream",
+    });
+    const after = await runPlaywright(
+      dir,
+      { ...env, TESTTRACK_RUN_KEY: "playwright-build-3" },
+      undefined,
+      ["checkout.spec.mjs"],
+    );
+    expect(after.stderr).toContain("1 failing test is in quarantine: they do not fail the run");
+    expect(after.code).toBe(0);
+    // Still run and recorded: a failure, counted as quarantined.
+    expect(await client.run.get.query({ key: "playwright-build-3" })).toMatchObject({
+      status: "passed",
+      failed: 0,
+      quarantined: 1,
+      passed: 1,
+    });
+  }, 120_000);
 });

@@ -205,6 +205,29 @@ describe("a Vitest run reporting to TestTrack", () => {
       attempts: 2,
     });
   });
+
+  it("exits 0 when every failing test is in quarantine, recording them as quarantined", async () => {
+    const first = (await client.run.list.query({})).items[0]?.id ?? 0;
+    const failed = await client.run.get.query({ id: first, outcome: "failed" });
+    expect(failed.testsPage.items).toHaveLength(2);
+    for (const test of failed.testsPage.items) {
+      await client.quarantine.add.mutate({ testCaseId: test.testCaseId, reason: "known bug" });
+    }
+    const again = await runVitest(dir, {
+      TESTTRACK_URL: server.url,
+      CI: "1",
+      TESTTRACK_RUN_KEY: "vitest-quarantined",
+    });
+    expect(again.stderr).toContain(
+      "TestTrack reporter: 2 failing tests are in quarantine: they do not fail the run",
+    );
+    expect(again.code).toBe(0);
+    expect(await client.run.get.query({ key: "vitest-quarantined" })).toMatchObject({
+      status: "passed",
+      failed: 0,
+      quarantined: 2,
+    });
+  });
 });
 
 describe("a Vitest run with a duration TestTrack cannot store", () => {

@@ -71,6 +71,8 @@ export class RunJoin {
   readonly context: RunContext;
   readonly shard: Shard | null;
   private joined: Promise<number | undefined> | undefined;
+  private projectId: number | undefined;
+  private quarantine: Promise<Set<number>> | undefined;
 
   constructor(
     private readonly client: TestTrackClient,
@@ -113,6 +115,7 @@ export class RunJoin {
           ),
         this.retry,
       );
+      this.projectId = run.projectId;
       return run.id;
     } catch (error) {
       this.warn(
@@ -120,6 +123,39 @@ export class RunJoin {
       );
       return undefined;
     }
+  }
+
+  /**
+   * The ids of the run's project's test cases in quarantine now, fetched once (at run start):
+   * their failures do not fail the run, so a reporter may leave the runner's exit code alone.
+   * Empty when there is no run or the list cannot be read (then failures count as usual).
+   */
+  quarantinedTestCases(): Promise<Set<number>> {
+    this.quarantine ??= this.fetchQuarantine();
+    return this.quarantine;
+  }
+
+  private async fetchQuarantine(): Promise<Set<number>> {
+    const ids = new Set<number>();
+    if ((await this.runId()) === undefined) return ids;
+    try {
+      let cursor: string | undefined;
+      do {
+        const page = await withRetry(
+          () =>
+            this.client.quarantine.list.query({ projectId: this.projectId, cursor, limit: 100 }),
+          this.retry,
+        );
+        for (const entry of page.items) ids.add(entry.testCaseId);
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor !== undefined);
+    } catch (error) {
+      this.warn(
+        `could not read the quarantine: ${(error as Error).message}; failures count as usual`,
+      );
+      ids.clear();
+    }
+    return ids;
   }
 
   /**

@@ -9,7 +9,9 @@ import {
   createTestPrincipal,
   type OwnedObjects,
   outcomeOf,
+  startTestServer,
   type TestPrincipal,
+  type TestServer,
 } from "./fixtures";
 
 /**
@@ -529,4 +531,102 @@ describe.each(rows)("$procedure", (row) => {
       expect(shape(hidden)).toMatch(/^[A-Z][\w ]+ <id> was not found$/);
     });
   }
+});
+
+/**
+ * The REST routes (/api/v1) over real HTTP with plain fetch: each answers every caller with the
+ * HTTP status of the procedure's cell above, since it runs the same procedure.
+ */
+interface RestRow {
+  procedure: string;
+  request(fx: ProjectObjects): [method: string, path: string, body?: unknown];
+}
+
+const restRows: RestRow[] = [
+  { procedure: "execution.start", request: (fx) => ["POST", `/tests/${fx.testCaseId}/execute`] },
+  {
+    procedure: "execution.history",
+    request: (fx) => ["GET", `/tests/${fx.testCaseId}/executions?limit=10`],
+  },
+  {
+    procedure: "execution.list",
+    request: (fx) => ["GET", `/executions?projectId=${fx.projectId}&limit=100`],
+  },
+  { procedure: "execution.get", request: (fx) => ["GET", `/executions/${fx.executionId}`] },
+  {
+    procedure: "execution.update",
+    request: (fx) => ["PATCH", `/executions/${fx.executionId}`, { consoleLog: "matrix" }],
+  },
+  { procedure: "execution.delete", request: (fx) => ["DELETE", `/executions/${fx.executionId}`] },
+  {
+    procedure: "stats.get",
+    request: (fx) => [
+      "GET",
+      `/executions/stats?projectId=${fx.projectId}&test_case_id=${fx.testCaseId}`,
+    ],
+  },
+  {
+    procedure: "testCase.ensureMany",
+    request: (fx) => [
+      "POST",
+      "/tests/ensure-many",
+      { projectId: fx.projectId, testCases: [{ key: "matrix.py::test_a", title: "A" }] },
+    ],
+  },
+  {
+    procedure: "step.record",
+    request: (fx) => [
+      "POST",
+      `/executions/${fx.executionId}/steps`,
+      { steps: { stepNumber: 2, stepDescription: "Pay", result: "pass" } },
+    ],
+  },
+  { procedure: "auth.me", request: () => ["GET", "/auth/me"] },
+];
+
+const HTTP_STATUS: Record<Expected, number> = {
+  ok: 200,
+  sees: 200,
+  hidden: 200,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+};
+
+async function tokenFor(role: Role): Promise<string | null> {
+  if (role === "anonymous") return null;
+  const options =
+    role === "foreignToken"
+      ? { name: "foreign", projectId: foreignProjectId, role: "maintainer" as const }
+      : { name: "rest" };
+  return (await createApiToken(db.db, principals[role].actor, options)).token;
+}
+
+describe("REST routes", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ database: db });
+  });
+  afterAll(() => server.close());
+
+  describe.each(restRows)("$procedure", (restRow) => {
+    const row = rows.find((candidate) => candidate.procedure === restRow.procedure);
+    it.each(ROLES)("as %s answers with the matrix's status", async (role) => {
+      if (!row) throw new Error(`${restRow.procedure} has no row in the matrix`);
+      const fx = await createProjectObjects();
+      const token = await tokenFor(role);
+      const [method, path, body] = restRow.request(fx);
+      const response = await fetch(`${server.url}/api/v1${path}`, {
+        method,
+        headers: {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const answer = (await response.json()) as { code?: string };
+      expect(response.status, JSON.stringify(answer)).toBe(HTTP_STATUS[row.expect[role]]);
+      if (response.status !== 200) expect(answer.code).toBe(row.expect[role]);
+    });
+  });
 });

@@ -218,6 +218,13 @@ describe("REST errors", () => {
     expect(unknown.status).toBe(404);
     expect(unknown.body.message).toContain("openapi.json");
 
+    // Names that are properties of every object are just unknown names.
+    for (const name of ["constructor", "__proto__", "toString"]) {
+      const odd = await call("GET", `/executions?${name}=1`);
+      expect(odd.status, name).toBe(400);
+      expect(odd.body.code).toBe("BAD_REQUEST");
+    }
+
     const trace = await fetch(`${api}/executions`, { method: "PROPFIND" });
     expect(trace.status).toBe(405);
   });
@@ -236,7 +243,7 @@ describe("REST errors", () => {
 
 describe("the API's document and docs", () => {
   it("serves the OpenAPI document and the docs from the installed Scalar bundle", async () => {
-    const document = await (await fetch(`${api}/openapi.json`)).json();
+    const document = (await (await fetch(`${api}/openapi.json`)).json()) as { openapi: string };
     expect(document.openapi).toBe("3.1.0");
     const page = await fetch(`${server.url}/api/docs`);
     expect(page.status).toBe(200);

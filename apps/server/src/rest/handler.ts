@@ -92,6 +92,15 @@ export function createRestHandler(options: {
 
     // trpc-to-openapi routes by the path under /api/v1 and reads only `application/json` bodies.
     req.url = (req.url ?? "/").slice(REST_BASE_PATH.length) || "/";
+    const query = queryOf(req.url);
+    if (!query) {
+      return fail(400, {
+        code: "BAD_REQUEST",
+        message: "invalid input: __proto__: not a parameter of any route",
+        issues: [{ path: ["__proto__"], message: "not a parameter of any route" }],
+      });
+    }
+    (req as { query?: unknown }).query = query;
     const contentType = req.headers["content-type"];
     if (contentType?.toLowerCase().startsWith("application/json")) {
       req.headers["content-type"] = "application/json";
@@ -112,6 +121,20 @@ export function createRestHandler(options: {
       else res.destroy();
     });
   };
+}
+
+/**
+ * The query as trpc-to-openapi reads it (each name's values), parsed here into an object with no
+ * prototype: its own parser breaks (a 500) on names like `constructor`. Null for `__proto__`.
+ */
+function queryOf(url: string): Record<string, string[]> | null {
+  const query: Record<string, string[]> = Object.create(null);
+  for (const [key, value] of new URL(url, "http://localhost").searchParams) {
+    if (key === "__proto__") return null;
+    query[key] ??= [];
+    query[key].push(value);
+  }
+  return query;
 }
 
 function hasBody(req: IncomingMessage) {

@@ -134,7 +134,8 @@ function toProcedureInput(
     input[name] = value;
   }
   for (const key of Object.keys(input)) {
-    if (options.textKeys(key)) input[key] = fromText(input[key], leafType(options.fields[key]));
+    if (!options.textKeys(key) || !Object.hasOwn(options.fields, key)) continue;
+    input[key] = fromText(input[key], leafType(options.fields[key]));
   }
   return input;
 }

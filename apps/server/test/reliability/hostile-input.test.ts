@@ -3,7 +3,7 @@ import { openTestDatabase, type TestDatabase } from "@testtrack/core/testing";
 import { TRPCError } from "@trpc/server";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { callerWith, createTestPrincipal } from "../fixtures";
+import { callerWith, createTestPrincipal, startTestServer } from "../fixtures";
 import { tableSnapshot } from "./snapshot";
 
 type Caller = ReturnType<typeof callerWith>;
@@ -22,6 +22,8 @@ const RUNS_PER_PROCEDURE = 440;
 
 let h: TestDatabase;
 let callers: Record<Actor, Caller>;
+/** The same principals' tokens, for the REST routes. */
+let tokens: Record<Actor, string | null>;
 let ids: {
   projectId: number;
   runId: number;
@@ -94,6 +96,13 @@ beforeAll(async () => {
     viewer: viewer.caller,
     other: other.caller,
     admin: admin.caller,
+  };
+  tokens = {
+    anonymous: null,
+    owner: owner.token,
+    viewer: viewer.token,
+    other: other.token,
+    admin: admin.token,
   };
 });
 afterAll(() => h.close());
@@ -766,3 +775,153 @@ function preview(input: unknown): string {
     return String(input);
   }
 }
+
+/** A REST route of /api/v1, fuzzed through its path parameter, its query or its JSON body. */
+interface RestCase {
+  method: "GET" | "POST" | "PATCH" | "DELETE";
+  /** The path with `{}` where the fuzzed path parameter goes, and its valid value. */
+  path: string;
+  id: () => number;
+  base: () => Record<string, unknown>;
+}
+
+const REST_CASES: RestCase[] = [
+  {
+    method: "POST",
+    path: "/tests/{}/execute",
+    id: () => ids.testCaseId,
+    base: () => ({ browser: "chromium", environment: "qa", triggeredBy: "ci_cd" }),
+  },
+  {
+    method: "GET",
+    path: "/tests/{}/executions",
+    id: () => ids.testCaseId,
+    base: () => ({ skip: 0, limit: 5 }),
+  },
+  {
+    method: "GET",
+    path: "/executions",
+    id: () => 0,
+    base: () => ({
+      test_case_id: ids.testCaseId,
+      status: "running",
+      result: "pass",
+      browser: "chromium",
+      environment: "qa",
+      skip: 0,
+      limit: 5,
+    }),
+  },
+  {
+    method: "GET",
+    path: "/executions/stats",
+    id: () => 0,
+    base: () => ({ test_case_id: ids.testCaseId, since: "2026-01-01T00:00:00Z" }),
+  },
+  { method: "GET", path: "/executions/{}", id: () => ids.executionId, base: () => ({}) },
+  {
+    method: "PATCH",
+    path: "/executions/{}",
+    id: () => ids.executionId,
+    base: () => ({ consoleLog: "fuzz", durationSeconds: 1 }),
+  },
+  {
+    method: "POST",
+    path: "/executions/{}/steps",
+    id: () => ids.executionId,
+    base: () => ({ steps: [step()] }),
+  },
+  {
+    method: "POST",
+    path: "/tests/ensure-many",
+    id: () => 0,
+    base: () => ({ projectId: ids.projectId, testCases: [{ key: "fuzz.py::test_a", title: "A" }] }),
+  },
+  // Last: it may delete the execution the others use.
+  { method: "DELETE", path: "/executions/{}", id: () => ids.executionId, base: () => ({}) },
+];
+
+function pathSegment(value: unknown): string {
+  try {
+    return encodeURIComponent(String(value));
+  } catch {
+    return "%ED%A0%BD"; // a lone surrogate, as UTF-8 bytes
+  }
+}
+
+function queryOf(input: unknown): string {
+  if (!input || typeof input !== "object") return `q=${pathSegment(input)}`;
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(input)) {
+    for (const item of Array.isArray(value) ? value : [value]) {
+      query.append(
+        key,
+        typeof item === "object" && item !== null ? JSON.stringify(item) : String(item),
+      );
+    }
+  }
+  return query.toString();
+}
+
+describe("hostile REST input", () => {
+  it("answers hostile paths, queries and bodies on the REST routes without a 5xx", async () => {
+    const server = await startTestServer({ database: h, maxBodyBytes: 2 * 1024 * 1024 });
+    const serverErrors: string[] = [];
+    let tried = 0;
+    try {
+      for (const route of REST_CASES) {
+        await fc.assert(
+          fc.asyncProperty(
+            fc.constantFrom<Actor>("owner", "viewer", "other", "anonymous"),
+            fc.oneof(
+              { arbitrary: fc.constant(route.id()), weight: 3 },
+              { arbitrary: hostileValue, weight: 1 },
+            ),
+            hostileInputs(route.base()),
+            fc.constantFrom(
+              "application/json",
+              "application/json; charset=utf-8",
+              "text/plain",
+              null,
+            ),
+            async (actor, id, input, contentType) => {
+              tried++;
+              const token = tokens[actor];
+              const path = route.path.replace("{}", pathSegment(id));
+              const readsQuery = route.method === "GET" || route.method === "DELETE";
+              let body: string | undefined;
+              try {
+                body = readsQuery ? undefined : JSON.stringify(input);
+              } catch {
+                body = "{";
+              }
+              const response = await fetch(
+                `${server.url}/api/v1${path}${readsQuery ? `?${queryOf(input)}` : ""}`,
+                {
+                  method: route.method,
+                  headers: {
+                    ...(token ? { authorization: `Bearer ${token}` } : {}),
+                    ...(contentType && !readsQuery ? { "content-type": contentType } : {}),
+                  },
+                  body,
+                },
+              );
+              const text = await response.text();
+              if (response.status >= 500 || text.includes("    at ")) {
+                serverErrors.push(
+                  `${route.method} ${path} as ${actor}: ${response.status} ${text.slice(0, 200)} for ${preview(input)}`,
+                );
+              }
+            },
+          ),
+          { numRuns: 150, seed: 20261124 },
+        );
+      }
+    } finally {
+      await server.close();
+    }
+    console.log(`hostile REST input: ${tried} requests, ${serverErrors.length} 5xx answers`);
+    expect(tried).toBeGreaterThanOrEqual(REST_CASES.length * 150);
+    expect(serverErrors).toEqual([]);
+  }, 300_000);
+});

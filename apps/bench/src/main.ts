@@ -576,6 +576,7 @@ async function measureRuns(
       ["bench-base", 0, 1],
       ["bench-head", 10, 2],
     ] as const) {
+      const insertStarted = performance.now();
       const [run] = await execute(
         database,
         sql`insert into runs (project_id, key, branch, started_at) values (${project}, ${key}, 'main', now()) returning id`,
@@ -589,11 +590,25 @@ async function measureRuns(
             ${seconds}, ${Number(run?.id)}, 0
           from test_cases t where t.project_id = ${project} and t.key like 'runs.spec.ts › %'`,
       );
+      const insertMs = performance.now() - insertStarted;
+      // Leaving `running` rolls the run's outcomes into the health roll-ups (migration 0020).
+      const finishStarted = performance.now();
       await execute(
         database,
         sql`update runs set status = case when failed > 0 then 'failed'::run_status else 'passed'::run_status end,
           finished_at = now() where id = ${Number(run?.id)}`,
       );
+      if (key === "bench-head") {
+        const finishMs = performance.now() - finishStarted;
+        record({
+          group: "health",
+          name: `run finish of a ${tests.toLocaleString("en")}-test run, health roll-ups included (vs. inserting its executions)`,
+          value: Math.round(finishMs * 10) / 10,
+          unit: "ms",
+          baseline: Math.round(insertMs * 10) / 10,
+          ratio: ratio(finishMs, insertMs),
+        });
+      }
     }
   });
   record({
@@ -703,6 +718,129 @@ async function measureRuns(
     ratio: ratio(list.p50, listSql.p50),
     goal: "≤ 10 ms p50",
     met: list.p50 <= 10,
+  });
+}
+
+/**
+ * Health at scale: 100,000 finished runs (quick: 5,000) of 10 tests each over 100 days in one
+ * project, rolled up by testtrack_rebuild_health (per run, what a finishing run does), then
+ * health.flaky's first page and health.test against hand-written SQL over the same roll-ups.
+ */
+async function measureHealth(
+  database: DatabaseHandle,
+  clients: ReturnType<typeof makeClients>,
+  owners: BenchOwners,
+) {
+  const runCount = quick ? 5_000 : 100_000;
+  const testCount = 1_000;
+  const [created] = await execute(
+    database,
+    sql`insert into projects (slug, name) values ('bench-health', 'Bench health') returning id`,
+  );
+  const project = Number(created?.id);
+  await execute(
+    database,
+    sql`insert into project_members (project_id, user_id, role) values (${project}, ${owners.memberId}, 'member')`,
+  );
+  const seedMs = await once(async () => {
+    await execute(
+      database,
+      sql`insert into test_cases (project_id, user_id, key, title)
+        select ${project}, ${owners.memberId}, 'health.spec.ts › test ' || g, 'health test ' || g
+        from generate_series(0, ${testCount - 1}::int) g`,
+    );
+    // Four runs in five on main, two runs per commit; finished, so the run trigger stays out.
+    await execute(
+      database,
+      sql`insert into runs (project_id, key, branch, commit_sha, status, started_at, finished_at, last_activity_at)
+        select ${project}, 'health-' || g, case when g % 5 = 0 then 'feature' else 'main' end, 'c' || (g / 2),
+          'passed', x.at, x.at + interval '5 minutes', x.at
+        from generate_series(1, ${runCount}::int) g
+        cross join lateral (select now() - interval '100 days' + g * (interval '100 days' / ${runCount}::int) as at) x`,
+    );
+    // Ten tests a run: one in 20 tests is shaky (15% failed, 5% passed on retry), one in 100
+    // always fails, the rest pass.
+    await execute(
+      database,
+      sql`insert into run_tests (run_id, test_case_id, outcome, execution_id, attempts, duration_seconds)
+        select r.id, t.first + x.i,
+          (case when x.i % 20 = 0 then case when x.h < 15 then 'failed' when x.h < 20 then 'flaky' else 'passed' end
+                when x.i % 100 = 1 then 'failed' else 'passed' end)::test_outcome,
+          0, 1, 1 + (x.h % 10) / 10.0
+        from runs r
+        cross join (select min(id) as first from test_cases where project_id = ${project}) t
+        cross join generate_series(0, 9) k
+        cross join lateral (select (substr(r.key, 8)::int * 10 + k) % ${testCount}::int as i,
+          abs(hashtext(r.key || ':' || k)) % 100 as h) x
+        where r.project_id = ${project}`,
+    );
+  });
+  record({
+    group: "health",
+    name: `seeded ${runCount.toLocaleString("en")} runs × 10 tests over 100 days`,
+    value: seedMs,
+    unit: "ms",
+  });
+  const rebuildMs = await once(() =>
+    execute(database, sql`select testtrack_rebuild_health(${project}::int)`),
+  );
+  record({
+    group: "health",
+    name: `health roll-ups rebuilt from ${runCount.toLocaleString("en")} runs (per run: µs)`,
+    value: Math.round((rebuildMs * 1000) / runCount),
+    unit: "µs",
+  });
+  const since = sql`now() - interval '14 days'`;
+  const runs = quick ? 10 : 30;
+  const { flaky, flakySql } = await compare(runs, {
+    flaky: () => clients.member.health.flaky.query({ projectId: project, limit: 50 }),
+    flakySql: () =>
+      execute(
+        database,
+        sql`select * from testtrack_flaky_tests(${project}::int, ${since})
+          order by flaky_runs + flaky_commits desc, flip_rate desc nulls last, test_case_id limit 50`,
+      ),
+  });
+  const answered = await clients.member.health.flaky.query({ projectId: project, limit: 50 });
+  record({
+    group: "health",
+    name: `health.flaky first page over ${runCount.toLocaleString("en")} runs (${answered.items.length} flaky shown) (p50)`,
+    value: flaky.p50,
+    unit: "ms",
+    baseline: flakySql.p50,
+    ratio: ratio(flaky.p50, flakySql.p50),
+    goal: "≤ 50 ms p50",
+    met: flaky.p50 <= 50,
+  });
+  // The first shaky test, with its 50 latest executions to read.
+  const [shaky] = await execute(
+    database,
+    sql`select min(id) as id from test_cases where project_id = ${project}`,
+  );
+  const shakyId = Number(shaky?.id);
+  await execute(
+    database,
+    sql`insert into test_executions (project_id, test_case_id, user_id, status, result, duration_seconds)
+      select ${project}, ${shakyId}, ${owners.memberId}, 'completed', 'pass', 1 from generate_series(1, 200)`,
+  );
+  const { test, testSql } = await compare(runs, {
+    test: () => clients.member.health.test.query({ testCaseId: shakyId }),
+    testSql: () =>
+      execute(
+        database,
+        sql`select sum(passed), sum(failed), sum(flaky), sum(branch_outcomes) from test_health_days
+          where project_id = ${project} and test_case_id = ${shakyId} and day >= (${since})::date`,
+      ),
+  });
+  record({
+    group: "health",
+    name: `health.test of a test with ${(runCount / 100).toLocaleString("en")} outcomes (p50)`,
+    value: test.p50,
+    unit: "ms",
+    baseline: testSql.p50,
+    ratio: ratio(test.p50, testSql.p50),
+    goal: "≤ 20 ms p50",
+    met: test.p50 <= 20,
   });
 }
 
@@ -1125,6 +1263,7 @@ async function main() {
     await measureEnsure(database.handle, clients, owners);
     await measureDeletes(database.handle, clients, owners);
     await measureRuns(database.handle, clients, owners);
+    await measureHealth(database.handle, clients, owners);
     await measureIngest(database, target, clients, owners.memberId);
 
     const results = {

@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import {
   boolean,
   doublePrecision,
@@ -55,6 +56,7 @@ export const runs = pgTable(
     index("runs_list_idx").on(t.startedAt, t.id),
     index("runs_project_branch_idx").on(t.projectId, t.branch, t.startedAt),
     index("runs_running_idx").on(t.status, t.lastActivityAt),
+    index("runs_project_commit_idx").on(t.projectId, t.commitSha),
   ],
 );
 
@@ -98,6 +100,10 @@ export const runTests = pgTable(
   (t) => [
     primaryKey({ columns: [t.runId, t.testCaseId] }),
     index("run_tests_outcome_idx").on(t.runId, t.outcome, t.testCaseId),
+    // A test's flaky runs (health.flaky's evidence, health.test): few rows, found without a scan.
+    index("run_tests_flaky_idx")
+      .on(t.testCaseId, t.runId)
+      .where(sql`${t.outcome} = 'flaky'`),
   ],
 );
 

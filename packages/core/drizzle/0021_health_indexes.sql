@@ -1,0 +1,2 @@
+CREATE INDEX "run_tests_flaky_idx" ON "run_tests" USING btree ("test_case_id","run_id") WHERE "run_tests"."outcome" = 'flaky';--> statement-breakpoint
+CREATE INDEX "runs_project_commit_idx" ON "runs" USING btree ("project_id","commit_sha");

@@ -473,6 +473,46 @@ const runs: Check = {
   },
 };
 
+const healthAndQuarantine: Check = {
+  name: "health and quarantine",
+  async run(ctx) {
+    const { client } = requireAdmin(ctx);
+    // The project of the "runs" check: login passed on a retry there, checkout failed.
+    const project = await client.project.get.query({ slug: `verify-runs-${ctx.runTag}` });
+    const flaky = await client.health.flaky.query({ projectId: project.id });
+    expectEqual(
+      "flaky tests of the project and their flaky runs",
+      flaky.items.map((t) => [t.title, t.flakyRuns]),
+      [["login", 1]],
+    );
+    const [checkout] = await client.testCase.ensureMany.mutate({
+      projectId: project.id,
+      testCases: [{ key: "verify › checkout", title: "checkout" }],
+    });
+    if (!checkout) throw new Error("testCase.ensureMany answered no test case");
+    await client.quarantine.add.mutate({
+      testCaseId: checkout.id,
+      reason: "verify: known checkout bug",
+    });
+    const run = await client.run.start.mutate({
+      projectId: project.id,
+      key: `verify-quarantined-${ctx.runTag}`,
+      branch: "main",
+    });
+    const recording = await recordExecution(client, { testCaseId: checkout.id, runId: run.id });
+    await recording.finish({ result: "fail", errorMessage: "expected 2, got 3" });
+    const finished = await client.run.finish.mutate({ runId: run.id });
+    expectEqual(
+      "a run whose only failure is quarantined (status, failed, quarantined)",
+      [finished.status, finished.failed, finished.quarantined],
+      ["passed", 0, 1],
+    );
+    const removed = await client.quarantine.remove.mutate({ testCaseId: checkout.id });
+    expectEqual("the quarantine entry removed", removed.removed, true);
+    return `health.flaky names login (1 flaky run); with checkout quarantined its failure leaves run ${run.id} passed (1 quarantined)`;
+  },
+};
+
 const recorderSummary: Check = {
   name: "recorder summary",
   async run(ctx) {
@@ -684,6 +724,7 @@ export const checks: Check[] = [
   memberIsolation,
   sharedProject,
   runs,
+  healthAndQuarantine,
   recorderSummary,
   invalidLifecycleMove,
   invalidInput,

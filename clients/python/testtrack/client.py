@@ -1,0 +1,129 @@
+"""A client for TestTrack's REST API (/api/v1), on the standard library only."""
+
+from __future__ import annotations
+
+import json
+import socket
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any, Dict, List, Mapping, Optional
+
+
+class TestTrackError(Exception):
+    """The server refused a request: ``status`` is the HTTP status, ``code`` TestTrack's code."""
+
+    __test__ = False  # not a test class, though pytest may collect it by its name
+
+    def __init__(self, status: int, code: str, message: str, issues: Optional[list] = None):
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.issues = issues or []
+
+
+class TestTrackUnavailable(Exception):
+    """The server could not be reached, or answered that it cannot serve now (5xx)."""
+
+    __test__ = False
+
+
+class TestTrackClient:
+    """Calls ``{url}/api/v1`` with ``Authorization: Bearer <token>``; answers parsed JSON."""
+
+    __test__ = False
+
+    def __init__(self, url: str, token: Optional[str] = None, timeout: float = 10.0):
+        self.base = url.rstrip("/") + "/api/v1"
+        self.token = token
+        self.timeout = timeout
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Optional[Mapping[str, Any]] = None,
+        query: Optional[Mapping[str, Any]] = None,
+    ) -> Any:
+        url = self.base + path
+        if query:
+            pairs = {k: _text(v) for k, v in query.items() if v is not None}
+            url += "?" + urllib.parse.urlencode(pairs)
+        headers = {"accept": "application/json"}
+        if self.token:
+            headers["authorization"] = f"Bearer {self.token}"
+        data = None
+        if body is not None:
+            headers["content-type"] = "application/json"
+            data = json.dumps({k: v for k, v in body.items() if v is not None}).encode("utf-8")
+        request = urllib.request.Request(url, data=data, headers=headers, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                text = response.read().decode("utf-8")
+        except urllib.error.HTTPError as error:
+            raise _refusal(error) from None
+        except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as error:
+            reason = getattr(error, "reason", error)
+            raise TestTrackUnavailable(f"cannot reach {self.base}: {reason}") from None
+        return json.loads(text) if text else None
+
+    # The seed's six paths.
+    def start_execution(self, test_case_id: int, **fields: Any) -> Dict[str, Any]:
+        return self.request("POST", f"/tests/{test_case_id}/execute", fields)
+
+    def execution_history(self, test_case_id: int, **page: Any) -> Dict[str, Any]:
+        return self.request("GET", f"/tests/{test_case_id}/executions", query=page)
+
+    def list_executions(self, **filters: Any) -> Dict[str, Any]:
+        return self.request("GET", "/executions", query=filters)
+
+    def execution_stats(self, **filters: Any) -> Dict[str, Any]:
+        return self.request("GET", "/executions/stats", query=filters)
+
+    def get_execution(self, execution_id: int) -> Dict[str, Any]:
+        return self.request("GET", f"/executions/{execution_id}")
+
+    def delete_execution(self, execution_id: int) -> Dict[str, Any]:
+        return self.request("DELETE", f"/executions/{execution_id}")
+
+    # What a test runner needs besides.
+    def update_execution(self, execution_id: int, **fields: Any) -> Dict[str, Any]:
+        return self.request("PATCH", f"/executions/{execution_id}", fields)
+
+    def ensure_test_cases(
+        self, test_cases: List[Dict[str, Any]], project_id: Optional[int] = None
+    ) -> List[Dict[str, Any]]:
+        """Finds or creates test cases by ``key`` (up to 500 a call), answered in input order."""
+        return self.request(
+            "POST", "/tests/ensure-many", {"projectId": project_id, "testCases": test_cases}
+        )
+
+    def start_run(self, **fields: Any) -> Dict[str, Any]:
+        """Starts the run of ``key``, or joins it (every shard and re-run of a build does)."""
+        return self.request("POST", "/runs", fields)
+
+    def finish_run(self, run_id: int) -> Dict[str, Any]:
+        return self.request("POST", f"/runs/{run_id}/finish", {})
+
+    def finish_shard(self, run_id: int, shard: int) -> Dict[str, Any]:
+        return self.request("POST", f"/runs/{run_id}/shards/{shard}/finish", {})
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _refusal(error: urllib.error.HTTPError) -> Exception:
+    try:
+        body = json.loads(error.read().decode("utf-8") or "{}")
+    except (ValueError, OSError):
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    message = str(body.get("message") or error.reason)
+    if error.code >= 500:
+        return TestTrackUnavailable(f"the server answered {error.code}: {message}")
+    return TestTrackError(error.code, str(body.get("code", "")), message, body.get("issues"))

@@ -1,0 +1,320 @@
+"""The pytest plugin: records every test of the session in TestTrack, in the run of its CI build.
+
+Enabled by ``--testtrack-url`` (or TESTTRACK_URL) with ``--testtrack-token`` (or TESTTRACK_TOKEN).
+Each test is a test case found or created by its node id; each try of it (pytest-rerunfailures'
+reruns too) is an execution with its outcome, duration, error and captured output. Results go up
+in batches; when the server cannot be reached, the session goes on as if the plugin were not
+there and says so once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Dict, List, Optional
+
+from .ci import RunContext, detect_run
+from .client import TestTrackClient, TestTrackError, TestTrackUnavailable
+
+# As the JavaScript reporters count: a CI re-run's tries come after the 100 of the run it repeats.
+TRIES_PER_CI_ATTEMPT = 100
+BATCH_SIZE = 50
+ENSURE_MAX = 500
+KEY_MAX = 1_000
+TITLE_MAX = 500
+MESSAGE_MAX = 65_536
+CONSOLE_LOG_MAX = 1_048_576
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("testtrack", "record results in TestTrack")
+    group.addoption("--testtrack-url", default=None,
+                    help="TestTrack server, e.g. http://127.0.0.1:3000 (or TESTTRACK_URL)")
+    group.addoption("--testtrack-token", default=None,
+                    help="API token (or TESTTRACK_TOKEN)")
+    group.addoption("--testtrack-project", default=None, type=int,
+                    help="project id (or TESTTRACK_PROJECT_ID; default: the token's)")
+
+
+def pytest_configure(config):
+    # pytest-xdist workers send their reports to the controller, which records them.
+    if hasattr(config, "workerinput"):
+        return
+    url = config.getoption("testtrack_url") or os.environ.get("TESTTRACK_URL")
+    if not url:
+        return
+    token = config.getoption("testtrack_token") or os.environ.get("TESTTRACK_TOKEN")
+    project = config.getoption("testtrack_project") or _int(os.environ.get("TESTTRACK_PROJECT_ID"))
+    recorder = Recorder(TestTrackClient(url, token), detect_run(), project, _shard())
+    config.pluginmanager.register(TestTrackPlugin(recorder), "testtrack-recorder")
+
+
+@dataclass
+class Try:
+    """One try of one test: what an execution records."""
+
+    nodeid: str
+    index: int
+    result: str
+    duration: float
+    started: Optional[float]
+    stopped: Optional[float]
+    error: Optional[str]
+    output: Optional[str]
+
+
+class Recorder:
+    """Joins the run, ensures test cases by node id and records tries, a batch at a time."""
+
+    def __init__(self, client: TestTrackClient, context: RunContext,
+                 project_id: Optional[int] = None, shard: Optional[tuple] = None):
+        self.client = client
+        self.context = context
+        self.project_id = project_id
+        self.shard = shard
+        self.pending: List[Try] = []
+        self.test_case_ids: Dict[str, int] = {}
+        self.run_id: Optional[int] = None
+        self.joined = False
+        self.recorded = 0
+        self.unavailable: Optional[str] = None
+        self.refusals: List[str] = []
+
+    def add(self, attempt: Try) -> None:
+        self.pending.append(attempt)
+        if len(self.pending) >= BATCH_SIZE:
+            self.flush()
+
+    def flush(self) -> None:
+        batch, self.pending = self.pending, []
+        if self.unavailable or not batch:
+            return
+        try:
+            self._join()
+            self._ensure(batch)
+            for attempt in batch:
+                try:
+                    self._record(attempt)
+                except TestTrackError as error:
+                    if error.status in (401, 403):
+                        raise
+                    self.refusals.append(f"{attempt.nodeid}: {error}")
+        except TestTrackUnavailable as error:
+            self.unavailable = str(error)
+        except TestTrackError as error:
+            if error.status in (401, 403):
+                self.unavailable = f"TestTrack refused the token ({error.message})"
+            else:
+                self.refusals.append(str(error))
+
+    def finish(self) -> None:
+        self.flush()
+        if self.unavailable or self.run_id is None:
+            return
+        try:
+            if self.shard:
+                self.client.finish_shard(self.run_id, self.shard[0])
+            else:
+                self.client.finish_run(self.run_id)
+        except TestTrackUnavailable as error:
+            self.unavailable = str(error)
+        except TestTrackError as error:
+            self.refusals.append(f"could not finish run {self.context.key}: {error}")
+
+    def _join(self) -> None:
+        if self.joined:
+            return
+        self.joined = True
+        try:
+            run = self.client.start_run(
+                **self.context.run_start_input(self.project_id, self.shard, name="pytest")
+            )
+            self.run_id = run["id"]
+            self.project_id = self.project_id or run.get("projectId")
+        except TestTrackError as error:
+            self.refusals.append(f"could not join run {self.context.key}: {error}; "
+                                 "recording without a run")
+
+    def _ensure(self, batch: List[Try]) -> None:
+        missing = list(dict.fromkeys(a.nodeid for a in batch if a.nodeid not in self.test_case_ids))
+        for start in range(0, len(missing), ENSURE_MAX):
+            keys = missing[start:start + ENSURE_MAX]
+            cases = [{"key": key[:KEY_MAX], "title": _title(key)} for key in keys]
+            ensured = self.client.ensure_test_cases(cases, self.project_id)
+            for key, case in zip(keys, ensured):
+                self.test_case_ids[key] = case["id"]
+
+    def _record(self, attempt: Try) -> None:
+        test_case_id = self.test_case_ids[attempt.nodeid]
+        start = {
+            "runId": self.run_id,
+            "attempt": self.context.attempt * TRIES_PER_CI_ATTEMPT
+            + min(attempt.index, TRIES_PER_CI_ATTEMPT - 1),
+            "triggeredBy": "ci_cd" if self.context.provider else "manual",
+        }
+        try:
+            started = self.client.start_execution(test_case_id, **start)
+        except TestTrackError:
+            if self.run_id is None:
+                raise
+            # The run ended meanwhile (another job finished it): keep the result without it.
+            started = self.client.start_execution(test_case_id, **{**start, "runId": None})
+        execution_id = started["executionId"]
+        started_at = _iso(attempt.started)
+        self.client.update_execution(execution_id, status="running", startedAt=started_at)
+        self.client.update_execution(
+            execution_id,
+            status="completed",
+            result=attempt.result,
+            startedAt=started_at,
+            completedAt=_iso(attempt.stopped),
+            durationSeconds=round(max(attempt.duration, 0.0), 6),
+            errorMessage=_cut_start(attempt.error, MESSAGE_MAX),
+            consoleLog=_cut_end(attempt.output, CONSOLE_LOG_MAX),
+        )
+        self.recorded += 1
+
+
+class TestTrackPlugin:
+    """pytest's side: turns each test's reports into tries and hands them to the recorder."""
+
+    __test__ = False
+
+    def __init__(self, recorder: Recorder):
+        self.recorder = recorder
+        self.reports: Dict[str, list] = {}
+        self.tries: Dict[str, int] = {}
+        self.crashed: Optional[str] = None
+
+    def pytest_runtest_logreport(self, report):
+        try:
+            self._collect(report)
+        except Exception as error:  # noqa: BLE001 - the plugin must never break the session
+            self.crashed = self.crashed or f"{type(error).__name__}: {error}"
+
+    def pytest_sessionfinish(self, session):
+        try:
+            self.recorder.finish()
+        except Exception as error:  # noqa: BLE001
+            self.crashed = self.crashed or f"{type(error).__name__}: {error}"
+
+    def pytest_terminal_summary(self, terminalreporter):
+        recorder = self.recorder
+        if recorder.unavailable:
+            terminalreporter.write_line(
+                f"TestTrack warning: {recorder.unavailable}; this session's results were not "
+                "recorded (the tests ran as usual)",
+                yellow=True,
+            )
+            return
+        for refusal in recorder.refusals[:5]:
+            terminalreporter.write_line(f"TestTrack warning: {refusal}", yellow=True)
+        if self.crashed:
+            terminalreporter.write_line(f"TestTrack warning: the plugin failed: {self.crashed}",
+                                        yellow=True)
+        run = f" in run {recorder.context.key}" if recorder.run_id is not None else ""
+        terminalreporter.write_line(f"TestTrack: recorded {recorder.recorded} executions{run}")
+
+    def _collect(self, report) -> None:
+        nodeid = report.nodeid
+        if report.outcome == "rerun":
+            # pytest-rerunfailures: this try failed and the test runs again.
+            self._end_try(nodeid, self.reports.pop(nodeid, []) + [report])
+            return
+        self.reports.setdefault(nodeid, []).append(report)
+        if report.when == "teardown":
+            self._end_try(nodeid, self.reports.pop(nodeid))
+
+    def _end_try(self, nodeid: str, reports: list) -> None:
+        index = self.tries.get(nodeid, 0)
+        self.tries[nodeid] = index + 1
+        result, error = outcome_of(reports)
+        starts = [r.start for r in reports if getattr(r, "start", None)]
+        stops = [r.stop for r in reports if getattr(r, "stop", None)]
+        self.recorder.add(Try(
+            nodeid=nodeid,
+            index=index,
+            result=result,
+            duration=sum(getattr(r, "duration", 0.0) or 0.0 for r in reports),
+            started=min(starts) if starts else None,
+            stopped=max(stops) if stops else None,
+            error=error,
+            output=output_of(reports),
+        ))
+
+
+def outcome_of(reports: list) -> tuple:
+    """(result, error) of one try: pass, fail, error (setup or teardown failed) or skip."""
+    by_phase = {r.when: r for r in reports}
+    setup, call, teardown = (by_phase.get(w) for w in ("setup", "call", "teardown"))
+    for report in reports:
+        if report.outcome == "rerun":
+            return ("error" if report.when != "call" else "fail"), _longrepr(report)
+    if setup is not None and setup.failed:
+        return "error", _longrepr(setup)
+    if setup is not None and setup.skipped:
+        return "skip", _skip_reason(setup)
+    if call is not None and call.failed:
+        return "fail", _longrepr(call)
+    if call is not None and call.skipped:
+        # xfail: it failed as expected.
+        return "skip", _skip_reason(call)
+    if teardown is not None and teardown.failed:
+        return "error", _longrepr(teardown)
+    return "pass", None
+
+
+def output_of(reports: list) -> Optional[str]:
+    # Each phase's report carries the sections of the phases before it: the last has them all.
+    sections = getattr(reports[-1], "sections", None) or []
+    text = "".join(f"----- {title} -----\n{content.rstrip()}\n" for title, content in sections)
+    return text or None
+
+
+def _longrepr(report) -> Optional[str]:
+    text = getattr(report, "longreprtext", "") or ""
+    return text or None
+
+
+def _skip_reason(report) -> Optional[str]:
+    if getattr(report, "wasxfail", None) is not None:
+        return f"xfail: {report.wasxfail}" if report.wasxfail else "xfail"
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2])
+    return _longrepr(report)
+
+
+def _title(nodeid: str) -> str:
+    title = nodeid.split("::", 1)[1] if "::" in nodeid else nodeid
+    return title[:TITLE_MAX].strip() or nodeid[:TITLE_MAX]
+
+
+def _iso(timestamp: Optional[float]) -> Optional[str]:
+    if timestamp is None:
+        return None
+    moment = datetime.fromtimestamp(timestamp, timezone.utc)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _cut_start(text: Optional[str], limit: int) -> Optional[str]:
+    return text if text is None or len(text) <= limit else text[:limit]
+
+
+def _cut_end(text: Optional[str], limit: int) -> Optional[str]:
+    # The end of a long log says most about how the test ended.
+    return text if text is None or len(text) <= limit else text[-limit:]
+
+
+def _int(text: Optional[str]) -> Optional[int]:
+    return int(text) if text and text.strip().isdigit() else None
+
+
+def _shard() -> Optional[tuple]:
+    match = re.match(r"^\s*(\d+)\s*/\s*(\d+)\s*$", os.environ.get("TESTTRACK_SHARD", ""))
+    if not match:
+        return None
+    current, total = int(match.group(1)), int(match.group(2))
+    return (current, total) if 1 <= current <= total <= 1_000 else None

@@ -35,7 +35,7 @@ def pytest_addoption(parser):
     group.addoption("--testtrack-token", default=None,
                     help="API token (or TESTTRACK_TOKEN)")
     group.addoption("--testtrack-project", default=None, type=int,
-                    help="project id (or TESTTRACK_PROJECT_ID; default: the token's)")
+                    help="project id (or TESTTRACK_PROJECT; default: the token's)")
 
 
 def pytest_configure(config):
@@ -46,7 +46,7 @@ def pytest_configure(config):
     if not url:
         return
     token = config.getoption("testtrack_token") or os.environ.get("TESTTRACK_TOKEN")
-    project = config.getoption("testtrack_project") or _int(os.environ.get("TESTTRACK_PROJECT_ID"))
+    project = config.getoption("testtrack_project") or _int(os.environ.get("TESTTRACK_PROJECT"))
     recorder = Recorder(TestTrackClient(url, token), detect_run(), project, _shard())
     config.pluginmanager.register(TestTrackPlugin(recorder), "testtrack-recorder")
 

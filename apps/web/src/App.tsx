@@ -35,6 +35,9 @@ export function App() {
           <Link to="/runs" activeProps={{ "aria-current": "page" }}>
             Runs
           </Link>
+          <Link to="/health" activeProps={{ "aria-current": "page" }}>
+            Health
+          </Link>
           <Link to="/statistics" activeProps={{ "aria-current": "page" }}>
             Statistics
           </Link>

@@ -11,6 +11,7 @@ import {
 import { App } from "./App";
 import { ExecutionDetailPage } from "./pages/ExecutionDetail";
 import { ExecutionsPage } from "./pages/Executions";
+import { HealthPage, validateHealthSearch } from "./pages/Health";
 import { ProjectDetailPage } from "./pages/ProjectDetail";
 import { ProjectsPage } from "./pages/Projects";
 import { RunDetailPage } from "./pages/RunDetail";
@@ -99,6 +100,13 @@ const runRoute = createRoute({
   component: RunDetailPage,
 });
 
+const healthRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: "/health",
+  validateSearch: validateHealthSearch,
+  component: HealthPage,
+});
+
 const projectsRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: "/projects",
@@ -120,6 +128,7 @@ const routeTree = rootRoute.addChildren([
   statisticsRoute,
   runsRoute,
   runRoute,
+  healthRoute,
   projectsRoute,
   projectRoute,
 ]);

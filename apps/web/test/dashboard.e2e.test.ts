@@ -362,8 +362,8 @@ it("switches to a shared project, shows its runs with the flaky test, and its me
   expect(
     await page.locator("ol.strip .tick").evaluateAll((ticks) => ticks.map((t) => t.className)),
   ).toEqual(["tick tick-fail", "tick tick-pass"]);
-  expect(await page.locator("#health-title + ol + p").textContent()).toContain(
-    "Flaky in 1 run (passed on a retry).",
+  expect(await page.getByRole("list", { name: "Flaky evidence" }).textContent()).toBe(
+    "Passed on a retry in run team-build-1 (main)",
   );
 
   await page.goto(`${server.url}/projects/${project.id}`);
@@ -384,6 +384,89 @@ it("switches to a shared project, shows its runs with the flaky test, and its me
   } finally {
     await viewerPage.close();
   }
+});
+
+it("follows a new failure from its run to its test, quarantines it, and the next run passes", async () => {
+  const project = await sdk.project.get.query({ slug: "team-shop" });
+  const [, cart] = await sdk.testCase.ensureMany.mutate({
+    projectId: project.id,
+    testCases: [
+      { key: "team › login", title: "Team login" },
+      { key: "team › cart", title: "Team cart" },
+    ],
+  });
+  const cartId = cart?.id ?? 0;
+  const build = async (key: string, cartResult: "pass" | "fail") => {
+    const run = await sdk.run.start.mutate({
+      projectId: project.id,
+      key,
+      name: key,
+      branch: "main",
+    });
+    const { executionId } = await sdk.execution.start.mutate({ testCaseId: cartId, runId: run.id });
+    await sdk.execution.update.mutate({ id: executionId, status: "running" });
+    await sdk.execution.update.mutate({
+      id: executionId,
+      status: cartResult === "pass" ? "completed" : "failed",
+      result: cartResult,
+      errorMessage: cartResult === "fail" ? "TimeoutError: cart total never appeared" : undefined,
+    });
+    return sdk.run.finish.mutate({ runId: run.id });
+  };
+  const broken = await build("team-build-2", "fail");
+  expect(broken.status).toBe("failed");
+
+  page.setDefaultTimeout(15_000);
+  await page.goto(`${server.url}/runs/${broken.id}?project=${project.id}`);
+  const newFailures = page.locator('[data-bucket="newFailures"]');
+  await expect.poll(() => newFailures.textContent()).toContain("New failures: 1");
+  expect(await newFailures.textContent()).toContain("Team cart");
+  // From the failed test in the run to its page.
+  await page.getByRole("link", { name: "Health and history of Team cart" }).click();
+  await page.getByRole("heading", { name: "Team cart", level: 1 }).waitFor();
+  await page.getByLabel("Reason").fill("cart total times out on the CDN");
+  await page.getByRole("button", { name: "Quarantine" }).click();
+  const quarantine = page.getByRole("region", { name: "Quarantine" });
+  await expect
+    .poll(() => quarantine.locator(".badge-quarantined").textContent())
+    .toBe("quarantined");
+  expect(await quarantine.textContent()).toContain("cart total times out on the CDN");
+  await page.screenshot({ path: join(screenshots, "07-test-quarantined.png"), fullPage: true });
+
+  // The same failure in the next build: recorded, counted as quarantined, the run passes.
+  const next = await build("team-build-3", "fail");
+  expect(next).toMatchObject({ status: "passed", failed: 0, quarantined: 1 });
+  await page.goto(`${server.url}/runs/${next.id}?project=${project.id}`);
+  await page.getByRole("heading", { name: /team-build-3/ }).waitFor();
+  expect(await page.getByRole("heading", { name: /team-build-3/ }).textContent()).toContain(
+    "passed",
+  );
+  await expect
+    .poll(() => page.locator(".facts").textContent())
+    .toContain("1 quarantined (not failing the run)");
+  await expect
+    .poll(() => page.locator('[data-bucket="quarantined"]').textContent())
+    .toContain("Quarantined failures: 1");
+  await expect
+    .poll(() => page.locator("table.run-tests tbody").textContent())
+    .toContain("quarantined");
+
+  // The health page: the flaky login test of the first build, and the quarantine.
+  await page.getByRole("link", { name: "Health", exact: true }).click();
+  await page.getByRole("heading", { name: "Test health" }).waitFor();
+  await expect
+    .poll(() => page.locator("table.flaky-tests tbody").textContent())
+    .toContain("Team login");
+  await page.getByRole("tab", { name: "Quarantine" }).click();
+  await expect.poll(() => page.url()).toContain("tab=quarantine");
+  await expect
+    .poll(() => page.locator("table tbody").textContent())
+    .toContain("cart total times out on the CDN");
+  await page.screenshot({ path: join(screenshots, "08-health.png"), fullPage: true });
+  await page.getByRole("tab", { name: "Failure groups" }).click();
+  await expect
+    .poll(() => page.locator("ul.failure-groups").textContent())
+    .toContain("TimeoutError: cart total never appeared");
 });
 
 it("keeps the chosen project in the address: a shared link opens it, and a viewer only reads it", async () => {

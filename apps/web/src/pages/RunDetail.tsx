@@ -12,6 +12,8 @@ const BUCKETS = [
   ["newFailures", "New failures"],
   ["flaky", "Flaky"],
   ["slower", "Slower"],
+  ["durationRegressions", "Duration regressions"],
+  ["quarantined", "Quarantined failures"],
   ["stillFailing", "Still failing"],
   ["fixed", "Fixed"],
   ["added", "Added"],
@@ -37,7 +39,8 @@ export function RunDetailPage() {
   const details = run.data;
   const counts: Record<Outcome, number> = details
     ? {
-        failed: details.failed,
+        // A quarantined failure is a failed outcome, counted apart so it does not fail the run.
+        failed: details.failed + details.quarantined,
         flaky: details.flaky,
         skipped: details.skipped,
         passed: details.passed,
@@ -76,6 +79,8 @@ export function RunDetailPage() {
           <dd>
             {details.tests}: {details.passed} passed, {details.failed} failed, {details.flaky}{" "}
             flaky, {details.skipped} skipped
+            {details.quarantined > 0 &&
+              `, ${details.quarantined} quarantined (not failing the run)`}
           </dd>
           <dt>Started</dt>
           <dd>{formatDateTime(details.startedAt)}</dd>
@@ -141,9 +146,11 @@ export function RunDetailPage() {
                           )}
                           {bucket === "slower"
                             ? ` ${formatDuration(item.baseDurationSeconds)} → ${formatDuration(item.durationSeconds)}`
-                            : item.errorMessage
-                              ? ` — ${firstLine(item.errorMessage)}`
-                              : ""}
+                            : bucket === "durationRegressions"
+                              ? ` median ${formatDuration(item.baselineMedianSeconds)} → ${formatDuration(item.durationSeconds)}`
+                              : item.errorMessage
+                                ? ` — ${firstLine(item.errorMessage)}`
+                                : ""}
                         </li>
                       ))}
                     </ul>
@@ -201,6 +208,17 @@ export function RunDetailPage() {
                   <td>
                     <Link to="/executions/$id" params={{ id: test.executionId }}>
                       {test.title}
+                    </Link>{" "}
+                    {test.quarantined && (
+                      <span className="badge badge-quarantined">quarantined</span>
+                    )}{" "}
+                    <Link
+                      to="/test-cases/$id"
+                      params={{ id: test.testCaseId }}
+                      className="muted"
+                      aria-label={`Health and history of ${test.title}`}
+                    >
+                      health
                     </Link>
                   </td>
                   <td>{test.attempts}</td>

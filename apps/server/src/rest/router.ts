@@ -53,10 +53,10 @@ function detached(
     return cloned(schema, { ...def, shape: editShape(shape) });
   }
   if (COERCIBLE.has(def.type)) return cloned(schema, { ...def });
-  const inner = WRAPPERS.find((key) => def[key]);
-  if (!inner) return schema;
-  const innerSchema = def[inner] as z.ZodType;
-  return cloned(schema, { ...def, [inner]: detached(innerSchema, editShape) });
+  const inner = WRAPPERS.filter((key) => def[key]);
+  if (inner.length === 0) return schema;
+  const copies = inner.map((key) => [key, detached(def[key] as z.ZodType, editShape)]);
+  return cloned(schema, { ...def, ...Object.fromEntries(copies) });
 }
 
 /** The procedure's input object's fields, through defaults, optionals and pipes. */

@@ -1,7 +1,9 @@
+import { TEST_PASSWORD } from "@testtrack/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   executionPageSchema,
   executionSchema,
+  REST_OUTPUTS,
   startedExecutionSchema,
   statisticsSchema,
 } from "../src/rest/outputs";
@@ -238,6 +240,60 @@ describe("REST errors", () => {
     await expect(
       member.caller.execution.get({ id: String(owned.executionId) as unknown as number }),
     ).rejects.toMatchObject({ code: "BAD_REQUEST" });
+  });
+});
+
+describe("the documented answers", () => {
+  it("describe what the other documented routes answer", async () => {
+    const answers: Record<string, unknown> = {};
+    const send = async (procedure: string, method: string, path: string, body?: unknown) => {
+      const answer = await call(method, path, { body });
+      expect(answer.status, `${procedure}: ${JSON.stringify(answer.body)}`).toBe(200);
+      answers[procedure] = answer.body;
+      return answer.body;
+    };
+    await send("auth.me", "GET", "/auth/me");
+    const login = await call("POST", "/auth/login", {
+      token: null,
+      body: { email: member.email, password: TEST_PASSWORD },
+    });
+    expect(login.status).toBe(200);
+    answers["auth.login"] = login.body;
+    const created = await send("testCase.create", "POST", "/tests", {
+      title: "Refund",
+      tags: ["pay"],
+    });
+    await send("testCase.get", "GET", `/tests/${created.id}`);
+    await send("testCase.list", "GET", "/tests?limit=5");
+    await send("testCase.update", "PATCH", `/tests/${created.id}`, { title: "Refund a card" });
+    await send("testCase.ensure", "POST", "/tests/ensure", {
+      key: "shop.py::test_refund",
+      title: "refund",
+    });
+    await send("testCase.ensureMany", "POST", "/tests/ensure-many", {
+      testCases: [{ key: "shop.py::test_pay", title: "pay" }],
+    });
+    const run = await send("run.start", "POST", "/runs", { key: "rest-docs-1", expectedShards: 2 });
+    await send("run.list", "GET", "/runs?limit=5");
+    await send("run.finishShard", "POST", `/runs/${run.id}/shards/1/finish`, {});
+    await send("run.finish", "POST", `/runs/${run.id}/finish`, {});
+    const other = await send("run.start", "POST", "/runs", { key: "rest-docs-2" });
+    await send("run.cancel", "POST", `/runs/${other.id}/cancel`, {});
+    const { executionId } = await send("execution.start", "POST", `/tests/${created.id}/execute`);
+    await send("step.record", "POST", `/executions/${executionId}/steps`, {
+      steps: [{ stepNumber: 1, stepDescription: "Open", result: "pass" }],
+    });
+    const steps = await send("step.list", "GET", `/executions/${executionId}/steps`);
+    await send("step.update", "PATCH", `/steps/${steps[0].id}`, { actualResult: "opened" });
+    await send("execution.update", "PATCH", `/executions/${executionId}`, { status: "running" });
+    await send("testCase.delete", "DELETE", `/tests/${created.id}`);
+
+    for (const [procedure, answer] of Object.entries(answers)) {
+      const schema = REST_OUTPUTS[procedure];
+      if (!schema) throw new Error(`${procedure} has no documented answer`);
+      const parsed = schema.safeParse(answer);
+      expect(parsed.success, `${procedure}: ${parsed.error?.message}`).toBe(true);
+    }
   });
 });
 

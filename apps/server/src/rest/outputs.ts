@@ -125,7 +125,37 @@ export const ensuredTestCaseSchema = z
   })
   .meta({ id: "EnsuredTestCase" });
 
+export const testCasePageSchema = z
+  .object({ items: z.array(testCaseSchema), total: z.int(), skip: z.int(), limit: z.int() })
+  .meta({ id: "TestCasePage" });
+
+const summarySchema = z.object({
+  id: z.int(),
+  status: z.enum(EXECUTION_STATUSES),
+  result: z.enum(EXECUTION_RESULTS).nullable(),
+  totalSteps: z.int(),
+  passedSteps: z.int(),
+  failedSteps: z.int(),
+  skippedSteps: z.int(),
+});
+
+export const recordedStepsSchema = z
+  .object({ steps: z.array(stepSchema), summary: summarySchema })
+  .meta({ id: "RecordedSteps", description: "The stored steps and the execution's new summary" });
+
 export const runSchema = rowSchema(runs).meta({ id: "Run" });
+
+const shardSchema = z.object({
+  shard: z.int(),
+  attempt: z.int(),
+  startedAt: z.iso.datetime(),
+  finishedAt: z.iso.datetime().nullable(),
+});
+
+/** A run with its duration and shards, as run.start, finish and cancel answer it. */
+export const runViewSchema = runSchema
+  .extend({ durationSeconds: z.number().nullable(), shards: z.array(shardSchema) })
+  .meta({ id: "RunView" });
 
 const user = z.looseObject({
   id: z.int(),
@@ -145,13 +175,25 @@ export const REST_OUTPUTS: Record<string, z.ZodType> = {
   "execution.update": rowSchema(testExecutions, idempotency),
   "execution.delete": z.object({ id: z.int() }),
   "stats.get": statisticsSchema,
+  "step.record": recordedStepsSchema,
   "step.list": z.array(stepSchema),
+  "step.update": recordedStepsSchema,
   "testCase.create": testCaseSchema,
   "testCase.get": testCaseSchema,
+  "testCase.list": testCasePageSchema,
+  "testCase.update": testCaseSchema,
   "testCase.ensure": ensuredTestCaseSchema,
   "testCase.ensureMany": z.array(ensuredTestCaseSchema),
   "testCase.delete": z.object({ id: z.int() }),
-  "run.start": runSchema.extend({ created: z.boolean() }),
+  "run.start": runViewSchema.extend({ created: z.boolean() }),
+  "run.finish": runViewSchema,
+  "run.finishShard": runViewSchema,
+  "run.cancel": runViewSchema,
+  "run.list": z.object({
+    items: z.array(runSchema),
+    limit: z.int(),
+    nextCursor: z.string().nullable(),
+  }),
 };
 
 export const UNDOCUMENTED_OUTPUT = z

@@ -27,11 +27,14 @@ const PAGE = `<!doctype html>
 </html>
 `;
 
-// No fonts from Scalar's CDN and no telemetry: users read these docs offline.
+// Users read these docs offline: no fonts from Scalar's CDN, no telemetry, none of its hosted
+// services (the AI agent, the developer toolbar's deploy and SDK buttons).
 const INIT = `Scalar.createApiReference("#app", ${JSON.stringify({
   url: OPENAPI_PATH,
   withDefaultFonts: false,
   telemetry: false,
+  showDeveloperTools: "never",
+  agent: { disabled: true },
 })});\n`;
 
 const CONTENT_SECURITY_POLICY =

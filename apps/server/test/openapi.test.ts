@@ -51,9 +51,10 @@ describe("the OpenAPI document", () => {
       missing,
       "procedures without a REST route: add .meta(rest(...)) or a NOT_REST reason",
     ).toEqual([]);
-    // An allow-listed procedure that has since got a route, or is gone, is listed no more.
+    // An allow-listed procedure that has since got a route is listed no more. (One that does not
+    // exist yet may be: procedures of work in progress are listed before they land.)
     const stale = Object.keys(NOT_REST).filter((path) =>
-      procedures.every((procedure) => procedure.path !== path || procedure.meta?.openapi),
+      procedures.some((procedure) => procedure.path === path && procedure.meta?.openapi),
     );
     expect(stale).toEqual([]);
     for (const reason of Object.values(NOT_REST)) expect(reason.length).toBeGreaterThan(10);

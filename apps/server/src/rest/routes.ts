@@ -8,6 +8,12 @@ export const NOT_REST: Record<string, string> = {
   "quarantine.add": "pending REST route (issue 19 in progress)",
   "quarantine.remove": "pending REST route (issue 19 in progress)",
   "quarantine.list": "pending REST route (issue 19 in progress)",
+  "webhook.create": "pending REST route (issue 19 in progress)",
+  "webhook.list": "pending REST route (issue 19 in progress)",
+  "webhook.update": "pending REST route (issue 19 in progress)",
+  "webhook.delete": "pending REST route (issue 19 in progress)",
+  "webhook.test": "pending REST route (issue 19 in progress)",
+  "webhook.deliveries": "pending REST route (issue 19 in progress)",
 };
 
 /**

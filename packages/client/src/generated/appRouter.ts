@@ -513,6 +513,7 @@ export type AppRouter = TRPCBuiltRouter<
           key?: undefined | string;
           projectId?: undefined | number;
           outcome?: undefined | "passed" | "failed" | "flaky" | "skipped";
+          search?: undefined | string;
           cursor?: undefined | number;
           direction?: undefined | "forward" | "backward";
           limit?: undefined | number;

@@ -97,6 +97,8 @@ export const getRunInput = z
     projectId: id.optional(),
     /** The page of tests shown: one outcome, or all (by outcome, then test case id). */
     outcome: z.enum(TEST_OUTCOMES).optional(),
+    /** Only the tests whose title contains this text (case-insensitive). */
+    search: text().trim().min(1).max(LIMITS.name).optional(),
     /** `testsPage.nextCursor` of the previous page (a test case id). */
     cursor: id.optional(),
     direction: pageDirection,
@@ -452,7 +454,8 @@ function runTestsQuery(db: Database, runId: number, where: SQL | undefined) {
 
 /**
  * A run with its counts, duration and shards, and one page of its tests: those of `outcome`, or
- * all of them failed first (then flaky, skipped, passed), by test case id within an outcome.
+ * all of them failed first (then flaky, skipped, passed), by test case id within an outcome;
+ * only those whose title contains `search` when it is given.
  */
 export async function getRun(
   db: Database,
@@ -473,7 +476,14 @@ export async function getRun(
     runTestsQuery(
       db,
       run.id,
-      and(input.outcome ? eq(runTests.outcome, input.outcome) : undefined, cursorOutcome),
+      and(
+        input.outcome ? eq(runTests.outcome, input.outcome) : undefined,
+        // The search's own % and _ (and the escape, backslash) match themselves, not patterns.
+        input.search
+          ? sql`${testCases.title} ilike ${`%${input.search.replace(/[\\%_]/g, "\\$&")}%`}`
+          : undefined,
+        cursorOutcome,
+      ),
     )
       .orderBy(OUTCOME_ORDER, asc(runTests.testCaseId))
       .limit(input.limit),

@@ -383,6 +383,60 @@ describe("run.compare", () => {
   });
 });
 
+describe("run.get tests page", () => {
+  it("searches test titles case-insensitively, % and _ literally, and pages the matches by cursor", async () => {
+    const { actor, projectId, cases } = await project();
+    const titles = [
+      "Cart shows 100% discount",
+      "cart_total rounds down",
+      "Cart total rounds up",
+      "CART badge counts items",
+      "Checkout pays",
+      "Search 50%off banner",
+    ];
+    const ids = await cases(...titles);
+    const run = await startRun(h.db, actor, { projectId, key: key() });
+    for (const [index, title] of titles.entries()) {
+      await attempt(actor, run.id, ids[title] ?? 0, index % 2 ? "fail" : "pass");
+    }
+    const titlesOf = async (search: string, outcome?: "failed" | "passed") =>
+      (await getRun(h.db, actor, { id: run.id, search, outcome })).testsPage.items.map(
+        (t) => t.title,
+      );
+
+    expect((await titlesOf("  cArT ")).sort()).toEqual(
+      titles.filter((t) => /cart/i.test(t)).sort(),
+    );
+    expect(await titlesOf("%")).toEqual(
+      expect.arrayContaining(["Cart shows 100% discount", "Search 50%off banner"]),
+    );
+    expect(await titlesOf("%")).toHaveLength(2);
+    expect(await titlesOf("0% d")).toEqual(["Cart shows 100% discount"]);
+    expect(await titlesOf("cart_")).toEqual(["cart_total rounds down"]);
+    expect(await titlesOf("t_t")).toEqual(["cart_total rounds down"]);
+    expect(await titlesOf("\\")).toEqual([]);
+    expect((await titlesOf("cart", "failed")).sort()).toEqual(
+      titles.filter((t, i) => i % 2 && /cart/i.test(t)).sort(),
+    );
+
+    // Two at a time by cursor: every match once, failed first, then by test case id.
+    const all = (await getRun(h.db, actor, { id: run.id, search: "cart" })).testsPage.items;
+    const paged: string[] = [];
+    let cursor: number | undefined;
+    do {
+      const page = await getRun(h.db, actor, { id: run.id, search: "cart", cursor, limit: 2 });
+      paged.push(...page.testsPage.items.map((t) => t.title));
+      cursor = page.testsPage.nextCursor ?? undefined;
+    } while (cursor);
+    expect(paged).toEqual(all.map((t) => t.title));
+    expect(all.map((t) => t.outcome)).toEqual(["failed", "failed", "passed", "passed"]);
+
+    for (const search of ["", "   ", "x".repeat(201)]) {
+      expect(await rejectionOf(getRun(h.db, actor, { id: run.id, search }))).toBeInstanceOf(Error);
+    }
+  });
+});
+
 describe("run access", () => {
   it("lets viewers read runs only, and hides them from outsiders", async () => {
     const { actor, owner, projectId } = await project();

@@ -540,7 +540,13 @@ const PROCEDURES: ProcedureCase[] = [
   {
     name: "run.get",
     actors: readers,
-    base: () => ({ id: ids.runId, outcome: "failed", cursor: ids.testCaseId, limit: 10 }),
+    base: () => ({
+      id: ids.runId,
+      outcome: "failed",
+      search: "cart",
+      cursor: ids.testCaseId,
+      limit: 10,
+    }),
     call: (c, i) => c.run.get(i),
   },
   {

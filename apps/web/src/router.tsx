@@ -22,6 +22,7 @@ import {
   positive,
   validateExecutionsSearch,
   validateProjectSearch,
+  validateRunSearch,
 } from "./search";
 
 /** A path id: a positive int4, or the page is not found. */
@@ -97,6 +98,7 @@ const runRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: "/runs/$id",
   params: { parse: parseId, stringify: ({ id }) => ({ id: String(id) }) },
+  validateSearch: validateRunSearch,
   component: RunDetailPage,
 });
 

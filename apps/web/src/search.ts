@@ -46,3 +46,21 @@ export function validateExecutionsSearch(search: Record<string, unknown>): Execu
     limit: (PAGE_SIZES as readonly number[]).includes(limit) ? limit : undefined,
   };
 }
+
+/** The run page's tests table: one outcome (or all) and a title search. */
+export const RUN_OUTCOMES = ["failed", "flaky", "skipped", "passed", "all"] as const;
+export type RunOutcome = (typeof RUN_OUTCOMES)[number];
+/** The longest title search the server takes. */
+export const RUN_SEARCH_MAX = 200;
+
+export interface RunSearch {
+  outcome?: RunOutcome;
+  search?: string;
+}
+
+export function validateRunSearch(search: Record<string, unknown>): RunSearch {
+  return {
+    outcome: oneOf(search.outcome, RUN_OUTCOMES),
+    search: text(search.search)?.slice(0, RUN_SEARCH_MAX).trim(),
+  };
+}

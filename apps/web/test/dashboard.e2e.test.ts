@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,12 +12,17 @@ import {
   type TestServer,
 } from "@testtrack/server/testing";
 import { findChromium } from "@testtrack/test-browser";
+import type { AxeResults } from "axe-core";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { build } from "vite";
 import { afterAll, beforeAll, expect, it } from "vitest";
 
 const webDir = fileURLToPath(new URL("..", import.meta.url));
 const screenshots = fileURLToPath(new URL("./screenshots/", import.meta.url));
+const axeSource = readFileSync(
+  createRequire(import.meta.url).resolve("axe-core/axe.min.js"),
+  "utf8",
+);
 
 let distDir: string;
 let server: TestServer;
@@ -120,6 +126,27 @@ afterAll(async () => {
   if (distDir) rmSync(distDir, { recursive: true, force: true });
 });
 
+/**
+ * axe-core over the page as it is now: fails listing every serious or critical violation (rule,
+ * help, elements). Loaded again after a full load; kept across the app's own navigations.
+ */
+async function expectAccessible(name: string, target: Page = page) {
+  // Evaluated rather than added as a <script>: the dashboard's CSP (script-src 'self') refuses
+  // inline scripts, and the check must not weaken it.
+  if (!(await target.evaluate(() => "axe" in window))) await target.evaluate(axeSource);
+  const violations = await target.evaluate(async () => {
+    const { axe } = window as unknown as { axe: { run(): Promise<AxeResults> } };
+    const results = await axe.run();
+    return results.violations
+      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map(
+        (v) =>
+          `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`,
+      );
+  });
+  expect(violations, `axe-core on the ${name} page`).toEqual([]);
+}
+
 const rows = () => page.locator("table.executions tbody tr");
 const count = () => page.getByTestId("execution-count");
 
@@ -161,6 +188,7 @@ it("signs in and lists every execution with colored status badges", async () => 
   const color = await failedBadge.evaluate((element) => getComputedStyle(element).color);
   expect(color).toBe("rgb(127, 29, 29)");
   await page.screenshot({ path: join(screenshots, "01-executions.png"), fullPage: true });
+  await expectAccessible("executions");
 });
 
 it("filters the list by status, browser, environment and test case", async () => {
@@ -213,6 +241,7 @@ it("sorts the rows of the page and opens an execution from the keyboard", async 
   );
   expect(await page.getByRole("status").textContent()).toBe("Finished");
   await page.screenshot({ path: join(screenshots, "02-failed-execution.png"), fullPage: true });
+  await expectAccessible("execution");
 });
 
 it("shows steps of a running execution as the SDK records them, without reloading", async () => {
@@ -256,6 +285,7 @@ it("opens a test case's history from an execution", async () => {
   expect(await page.getByRole("list", { name: "Test case summary" }).textContent()).toContain(
     "75% pass rate",
   );
+  await expectAccessible("test case");
 });
 
 it("shows statistics with breakdowns and trend charts", async () => {
@@ -281,6 +311,7 @@ it("shows statistics with breakdowns and trend charts", async () => {
   const bars = page.locator("figure.chart").nth(1).locator(".recharts-bar-rectangle path");
   await expect.poll(() => bars.count()).toBe(6);
   await page.screenshot({ path: join(screenshots, "04-statistics.png"), fullPage: true });
+  await expectAccessible("statistics");
 });
 
 it("switches to a shared project, shows its runs with the flaky test, and its members", async () => {
@@ -330,6 +361,7 @@ it("switches to a shared project, shows its runs with the flaky test, and its me
   await page.getByRole("link", { name: "Projects" }).click();
   await page.getByRole("heading", { name: "Projects", exact: true }).waitFor();
   await expect.poll(() => page.locator("table.projects").textContent()).toContain("Team shop");
+  await expectAccessible("projects");
 
   await page.locator(".project-switcher select").selectOption({ label: "Team shop" });
   await page.getByRole("link", { name: "Executions", exact: true }).click();
@@ -341,6 +373,7 @@ it("switches to a shared project, shows its runs with the flaky test, and its me
   const runRow = page.locator("table.runs tbody tr", { hasText: "Team CI" });
   await runRow.waitFor();
   expect(await runRow.locator(".badge").textContent()).toBe("passed");
+  await expectAccessible("runs");
   await runRow.getByRole("link", { name: "Team CI" }).click();
   await page.getByRole("heading", { name: /Team CI/ }).waitFor();
   // The failed try's message makes one failure group, new in this run.
@@ -355,6 +388,7 @@ it("switches to a shared project, shows its runs with the flaky test, and its me
     .toContain("Team login");
   expect(await page.locator("table.run-tests tbody tr").first().textContent()).toContain("2");
   await page.screenshot({ path: join(screenshots, "05-run.png"), fullPage: true });
+  await expectAccessible("run");
 
   // The flaky test's own page: its outcomes as a strip (fail, then pass) and its flaky run.
   await page.goto(`${server.url}/test-cases/${login?.id}?project=${project.id}`);
@@ -370,6 +404,7 @@ it("switches to a shared project, shows its runs with the flaky test, and its me
   await expect.poll(() => page.locator("table.members tbody tr").count()).toBe(2);
   expect(await page.locator("table.members").textContent()).toContain(teammate.email);
   expect(await page.getByRole("form", { name: "Add a member" }).count()).toBe(1);
+  await expectAccessible("project");
 
   // The viewer sees the same members but no form to change them.
   const viewerPage = await browser.newPage();
@@ -432,6 +467,7 @@ it("follows a new failure from its run to its test, quarantines it, and the next
     .toBe("quarantined");
   expect(await quarantine.textContent()).toContain("cart total times out on the CDN");
   await page.screenshot({ path: join(screenshots, "07-test-quarantined.png"), fullPage: true });
+  await expectAccessible("test case (quarantined)");
 
   // The same failure in the next build: recorded, counted as quarantined, the run passes.
   const next = await build("team-build-3", "fail");
@@ -457,16 +493,19 @@ it("follows a new failure from its run to its test, quarantines it, and the next
   await expect
     .poll(() => page.locator("table.flaky-tests tbody").textContent())
     .toContain("Team login");
+  await expectAccessible("health (flaky tests)");
   await page.getByRole("tab", { name: "Quarantine" }).click();
   await expect.poll(() => page.url()).toContain("tab=quarantine");
   await expect
     .poll(() => page.locator("table tbody").textContent())
     .toContain("cart total times out on the CDN");
   await page.screenshot({ path: join(screenshots, "08-health.png"), fullPage: true });
+  await expectAccessible("health (quarantine)");
   await page.getByRole("tab", { name: "Failure groups" }).click();
   await expect
     .poll(() => page.locator("ul.failure-groups").textContent())
     .toContain("TimeoutError: cart total never appeared");
+  await expectAccessible("health (failure groups)");
 });
 
 it("keeps the chosen project in the address: a shared link opens it, and a viewer only reads it", async () => {
@@ -611,5 +650,109 @@ it("keeps the chosen project in the address: a shared link opens it, and a viewe
     await expect.poll(() => adminCount.textContent()).toBe("2 executions");
   } finally {
     await adminPage.close();
+  }
+});
+
+it("virtualises a run's tests, loads more by cursor as it scrolls, and searches titles on the server", async () => {
+  const project = await sdk.project.create.mutate({ slug: "big-suite", name: "Big suite" });
+  const titles = [
+    ...Array.from({ length: 248 }, (_, i) => `Catalogue item ${String(i + 1).padStart(3, "0")}`),
+    "Cart shows 100% discount",
+    "cart_total rounds down",
+  ];
+  const cases = await sdk.testCase.ensureMany.mutate({
+    projectId: project.id,
+    testCases: titles.map((title) => ({ key: `big › ${title}`, title })),
+  });
+  const run = await sdk.run.start.mutate({ projectId: project.id, key: "big-1", branch: "main" });
+  for (let i = 0; i < cases.length; i += 25) {
+    await Promise.all(
+      cases.slice(i, i + 25).map(async (testCase) => {
+        const { executionId } = await sdk.execution.start.mutate({
+          testCaseId: testCase.id,
+          runId: run.id,
+        });
+        await sdk.execution.update.mutate({ id: executionId, status: "running" });
+        await sdk.execution.update.mutate({ id: executionId, status: "completed", result: "pass" });
+      }),
+    );
+  }
+  await sdk.run.finish.mutate({ runId: run.id });
+
+  page.setDefaultTimeout(15_000);
+  await page.goto(`${server.url}/runs/${run.id}?project=${project.id}&outcome=all`);
+  const status = page.getByTestId("run-tests-status");
+  await expect.poll(() => status.textContent()).toBe("100 of 250 loaded, more load as you scroll.");
+  const testRows = page.locator("table.run-tests tbody tr[data-test-case-id]");
+  // Only the rows in view (and a few around them) are in the page.
+  expect(await testRows.count()).toBeLessThan(40);
+  expect(await page.getByRole("tab", { name: "all (250)" }).getAttribute("aria-selected")).toBe(
+    "true",
+  );
+  await expectAccessible("run (virtualised tests)");
+
+  // Scrolling to the end of what is loaded fetches the next pages by cursor.
+  const box = page.locator(".run-tests-scroll");
+  await expect
+    .poll(async () => {
+      await box.evaluate((element) => element.scrollTo({ top: element.scrollHeight }));
+      return status.textContent();
+    })
+    .toBe("250 of 250 loaded.");
+  await expect.poll(() => testRows.last().textContent()).toContain("cart_total rounds down");
+  expect(await testRows.count()).toBeLessThan(40);
+
+  // The search runs on the server, and the address keeps it: % and _ are plain characters.
+  const search = page.getByLabel("Search test titles");
+  await search.fill("CART");
+  await expect.poll(() => new URL(page.url()).searchParams.get("search")).toBe("CART");
+  await expect.poll(() => testRows.count()).toBe(2);
+  await search.fill("100%");
+  await expect.poll(() => testRows.count()).toBe(1);
+  expect(await testRows.first().textContent()).toContain("Cart shows 100% discount");
+  await search.fill("t_t");
+  await expect
+    .poll(() => testRows.allTextContents())
+    .toEqual([expect.stringContaining("cart_total rounds down")]);
+  await search.fill("no such test");
+  await expect.poll(() => status.textContent()).toBe("No tests match “no such test”.");
+
+  // A shared link opens the same filter and search; the rows' links are reached by keyboard.
+  await page.goto(
+    `${server.url}/runs/${run.id}?project=${project.id}&outcome=passed&search=item%2000`,
+  );
+  await expect.poll(() => testRows.count()).toBe(9);
+  expect(await search.inputValue()).toBe("item 00");
+  expect(await page.getByRole("tab", { name: /^passed/ }).getAttribute("aria-selected")).toBe(
+    "true",
+  );
+  await search.focus();
+  await page.keyboard.press("Tab");
+  expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Catalogue item 001");
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { name: /Catalogue item 001/ }).waitFor();
+});
+
+it("follows the system's dark mode with no contrast violation on the executions and run pages", async () => {
+  await page.emulateMedia({ colorScheme: "dark" });
+  try {
+    const project = await sdk.project.get.query({ slug: "team-shop" });
+    const runs = await sdk.run.list.query({ projectId: project.id });
+    const failedRun = runs.items.find((run) => run.key === "team-build-2");
+    await page.goto(`${server.url}/runs/${failedRun?.id}?project=${project.id}`);
+    await page.locator("table.run-tests tbody tr").first().waitFor();
+    const background = await page.evaluate(
+      () => getComputedStyle(document.documentElement).backgroundColor,
+    );
+    expect(background).not.toBe("rgb(243, 244, 246)");
+    await expectAccessible("run (dark)");
+    await page.screenshot({ path: join(screenshots, "09-run-dark.png"), fullPage: true });
+
+    await page.goto(`${server.url}/executions`);
+    await expect.poll(() => count().textContent()).toBe("6 executions");
+    await expectAccessible("executions (dark)");
+    await page.screenshot({ path: join(screenshots, "10-executions-dark.png"), fullPage: true });
+  } finally {
+    await page.emulateMedia({ colorScheme: "light" });
   }
 });

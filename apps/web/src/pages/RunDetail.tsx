@@ -1,12 +1,11 @@
-import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
-import { Link, useParams } from "@tanstack/react-router";
-import { useState } from "react";
+import { keepPreviousData, useInfiniteQuery, useQuery } from "@tanstack/react-query";
+import { Link, useNavigate, useParams, useSearch } from "@tanstack/react-router";
+import { useVirtualizer } from "@tanstack/react-virtual";
+import { useEffect, useRef, useState } from "react";
 import { errorMessage, trpc } from "../api";
 import { formatDateTime, formatDuration } from "../format";
+import { RUN_OUTCOMES, RUN_SEARCH_MAX, type RunOutcome } from "../search";
 import { RunBadge } from "./Runs";
-
-const OUTCOMES = ["failed", "flaky", "skipped", "passed"] as const;
-type Outcome = (typeof OUTCOMES)[number];
 
 const BUCKETS = [
   ["newFailures", "New failures"],
@@ -25,28 +24,19 @@ const firstLine = (text: string | null) => (text ?? "").split("\n").find((l) => 
 /** One CI build: its verdict, shards, what changed since the base run, and its tests by outcome. */
 export function RunDetailPage() {
   const { id } = useParams({ from: "/runs/$id" });
-  const [outcome, setOutcome] = useState<Outcome>("failed");
   const run = useQuery(trpc.run.get.queryOptions({ id, limit: 1 }));
   const comparison = useQuery(trpc.run.compare.queryOptions({ runId: id, limit: 50 }));
   const groups = useQuery(trpc.health.failureGroups.queryOptions({ runId: id, limit: 50 }));
-  const tests = useInfiniteQuery(
-    trpc.run.get.infiniteQueryOptions(
-      { id, outcome, limit: 50 },
-      { getNextPageParam: (page) => page.testsPage.nextCursor ?? undefined },
-    ),
-  );
-  const failure = run.error ?? comparison.error ?? tests.error;
+  const failure = run.error ?? comparison.error;
   const details = run.data;
-  const counts: Record<Outcome, number> = details
-    ? {
-        // A quarantined failure is a failed outcome, counted apart so it does not fail the run.
-        failed: details.failed + details.quarantined,
-        flaky: details.flaky,
-        skipped: details.skipped,
-        passed: details.passed,
-      }
-    : { failed: 0, flaky: 0, skipped: 0, passed: 0 };
-  const items = tests.data?.pages.flatMap((page) => page.testsPage.items) ?? [];
+  const counts: Record<RunOutcome, number> | undefined = details && {
+    // A quarantined failure is a failed outcome, counted apart so it does not fail the run.
+    failed: details.failed + details.quarantined,
+    flaky: details.flaky,
+    skipped: details.skipped,
+    passed: details.passed,
+    all: details.tests,
+  };
 
   return (
     <section aria-labelledby="run-title">
@@ -176,26 +166,152 @@ export function RunDetailPage() {
           </ul>
         </section>
       )}
-      <section aria-labelledby="tests-title">
-        <h2 id="tests-title">Tests</h2>
+      <RunTests runId={id} counts={counts} />
+    </section>
+  );
+}
+
+/** Rows fetched per page as the table scrolls: the most the server sends at once. */
+const TESTS_PAGE_SIZE = 100;
+/** A row's height in pixels (one line: long titles and errors are cut with an ellipsis). */
+const ROW_HEIGHT = 39;
+/** Fetch the next page when the last rendered row is this close to the end of those loaded. */
+const PREFETCH_ROWS = 30;
+/** Typing settles this long before the search goes to the address and the server. */
+const SEARCH_DELAY_MS = 250;
+
+/**
+ * The run's tests of one outcome (or all), searched by title on the server, in a virtualised
+ * table: only the rows in view are in the page, and the next page loads by cursor as the end
+ * of the loaded ones scrolls near. Outcome and search live in the address.
+ */
+function RunTests({
+  runId,
+  counts,
+}: {
+  runId: number;
+  counts: Record<RunOutcome, number> | undefined;
+}) {
+  const { outcome = "failed", search } = useSearch({ from: "/runs/$id" });
+  const navigate = useNavigate({ from: "/runs/$id" });
+  const [draft, setDraft] = useState(search ?? "");
+  const scrollRef = useRef<HTMLDivElement>(null);
+
+  // Back and forward change the address: the box shows what it now says.
+  useEffect(
+    () => setDraft((typed) => ((typed.trim() || undefined) === search ? typed : (search ?? ""))),
+    [search],
+  );
+  useEffect(() => {
+    const wanted = draft.trim() || undefined;
+    if (wanted === search) return;
+    const timer = setTimeout(
+      () => navigate({ search: (previous) => ({ ...previous, search: wanted }), replace: true }),
+      SEARCH_DELAY_MS,
+    );
+    return () => clearTimeout(timer);
+  }, [draft, search, navigate]);
+
+  const tests = useInfiniteQuery({
+    ...trpc.run.get.infiniteQueryOptions(
+      {
+        id: runId,
+        outcome: outcome === "all" ? undefined : outcome,
+        search,
+        limit: TESTS_PAGE_SIZE,
+      },
+      { getNextPageParam: (page) => page.testsPage.nextCursor ?? undefined },
+    ),
+    // A new search keeps the old rows on screen until its first page arrives.
+    placeholderData: keepPreviousData,
+  });
+  const items = tests.data?.pages.flatMap((page) => page.testsPage.items) ?? [];
+  const virtualizer = useVirtualizer({
+    count: items.length,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: () => ROW_HEIGHT,
+    getItemKey: (index) => items[index]?.testCaseId ?? index,
+    overscan: 10,
+  });
+  const rows = virtualizer.getVirtualItems();
+  const lastIndex = rows[rows.length - 1]?.index ?? -1;
+  const { hasNextPage, isFetchingNextPage, fetchNextPage } = tests;
+
+  useEffect(() => {
+    if (hasNextPage && !isFetchingNextPage && lastIndex >= items.length - PREFETCH_ROWS) {
+      void fetchNextPage();
+    }
+  }, [hasNextPage, isFetchingNextPage, fetchNextPage, lastIndex, items.length]);
+  useEffect(() => {
+    // The bench's "rows rendered" moment (Performance API), once per page load.
+    if (items.length > 0 && performance.getEntriesByName("run-tests-rendered").length === 0) {
+      performance.mark("run-tests-rendered");
+    }
+  }, [items.length]);
+
+  const chooseOutcome = (name: RunOutcome) => {
+    scrollRef.current?.scrollTo({ top: 0 });
+    navigate({ search: (previous) => ({ ...previous, outcome: name }), replace: true });
+  };
+  const paddingTop = rows[0]?.start ?? 0;
+  const paddingBottom = virtualizer.getTotalSize() - (rows[rows.length - 1]?.end ?? 0);
+  const total = search ? undefined : counts?.[outcome];
+
+  return (
+    <section aria-labelledby="tests-title">
+      <h2 id="tests-title">Tests</h2>
+      <div className="run-tests-controls">
         <div role="tablist" aria-label="Outcome">
-          {OUTCOMES.map((name) => (
+          {RUN_OUTCOMES.map((name) => (
             <button
               key={name}
               type="button"
               role="tab"
               aria-selected={outcome === name}
-              onClick={() => setOutcome(name)}
+              onClick={() => chooseOutcome(name)}
             >
-              {name} ({counts[name]})
+              {name} ({counts?.[name] ?? 0})
             </button>
           ))}
         </div>
-        {tests.isSuccess && items.length === 0 && <p className="muted">No {outcome} tests.</p>}
+        <div className="field">
+          <label htmlFor="run-tests-search">Search test titles</label>
+          <input
+            id="run-tests-search"
+            type="search"
+            value={draft}
+            maxLength={RUN_SEARCH_MAX}
+            onChange={(event) => setDraft(event.target.value)}
+          />
+        </div>
+      </div>
+      {tests.error && (
+        <p role="alert" className="error">
+          {errorMessage(tests.error)}
+        </p>
+      )}
+      <p className="muted" role="status" data-testid="run-tests-status">
+        {tests.isPending
+          ? "Loading tests…"
+          : items.length === 0
+            ? search
+              ? `No ${outcome === "all" ? "" : `${outcome} `}tests match “${search}”.`
+              : `No ${outcome === "all" ? "" : `${outcome} `}tests.`
+            : `${items.length}${total === undefined ? "" : ` of ${total}`} loaded${
+                hasNextPage ? ", more load as you scroll" : ""
+              }.`}
+      </p>
+      <div className="run-tests-scroll" ref={scrollRef}>
         {items.length > 0 && (
-          <table className="run-tests">
+          <table className="run-tests" aria-rowcount={total === undefined ? -1 : total + 1}>
+            <colgroup>
+              <col className="col-test" />
+              <col className="col-attempts" />
+              <col className="col-duration" />
+              <col />
+            </colgroup>
             <thead>
-              <tr>
+              <tr aria-rowindex={1}>
                 <th scope="col">Test</th>
                 <th scope="col">Attempts</th>
                 <th scope="col">Duration</th>
@@ -203,42 +319,56 @@ export function RunDetailPage() {
               </tr>
             </thead>
             <tbody>
-              {items.map((test) => (
-                <tr key={test.testCaseId}>
-                  <td>
-                    <Link to="/executions/$id" params={{ id: test.executionId }}>
-                      {test.title}
-                    </Link>{" "}
-                    {test.quarantined && (
-                      <span className="badge badge-quarantined">quarantined</span>
-                    )}{" "}
-                    <Link
-                      to="/test-cases/$id"
-                      params={{ id: test.testCaseId }}
-                      className="muted"
-                      aria-label={`Health and history of ${test.title}`}
-                    >
-                      health
-                    </Link>
-                  </td>
-                  <td>{test.attempts}</td>
-                  <td>{formatDuration(test.durationSeconds)}</td>
-                  <td>{firstLine(test.errorMessage)}</td>
+              {paddingTop > 0 && (
+                // biome-ignore lint/a11y/noAriaHiddenOnFocusable: a spacer row, empty, is not focusable
+                <tr aria-hidden="true" className="spacer">
+                  <td colSpan={4} style={{ height: paddingTop }} />
                 </tr>
-              ))}
+              )}
+              {rows.map((row) => {
+                const test = items[row.index];
+                if (!test) return null;
+                const error = firstLine(test.errorMessage);
+                return (
+                  <tr
+                    key={row.key}
+                    data-index={row.index}
+                    data-test-case-id={test.testCaseId}
+                    aria-rowindex={row.index + 2}
+                    ref={virtualizer.measureElement}
+                  >
+                    <td>
+                      <Link to="/executions/$id" params={{ id: test.executionId }}>
+                        {test.title}
+                      </Link>{" "}
+                      {test.quarantined && (
+                        <span className="badge badge-quarantined">quarantined</span>
+                      )}{" "}
+                      <Link
+                        to="/test-cases/$id"
+                        params={{ id: test.testCaseId }}
+                        className="muted"
+                        aria-label={`Health and history of ${test.title}`}
+                      >
+                        health
+                      </Link>
+                    </td>
+                    <td>{test.attempts}</td>
+                    <td>{formatDuration(test.durationSeconds)}</td>
+                    <td title={error || undefined}>{error}</td>
+                  </tr>
+                );
+              })}
+              {paddingBottom > 0 && (
+                // biome-ignore lint/a11y/noAriaHiddenOnFocusable: a spacer row, empty, is not focusable
+                <tr aria-hidden="true" className="spacer">
+                  <td colSpan={4} style={{ height: paddingBottom }} />
+                </tr>
+              )}
             </tbody>
           </table>
         )}
-        {tests.hasNextPage && (
-          <button
-            type="button"
-            onClick={() => tests.fetchNextPage()}
-            disabled={tests.isFetchingNextPage}
-          >
-            {tests.isFetchingNextPage ? "Loading…" : "Load more"}
-          </button>
-        )}
-      </section>
+      </div>
     </section>
   );
 }

@@ -91,7 +91,8 @@ export function createRestHandler(options: {
     }
 
     // trpc-to-openapi routes by the path under /api/v1 and reads only `application/json` bodies.
-    req.url = (req.url ?? "/").slice(REST_BASE_PATH.length) || "/";
+    const originalUrl = req.url ?? "/";
+    req.url = originalUrl.slice(REST_BASE_PATH.length) || "/";
     const query = queryOf(req.url);
     if (!query) {
       return fail(400, {
@@ -109,6 +110,7 @@ export function createRestHandler(options: {
     }
     const end = res.end.bind(res) as (body?: string) => ServerResponse;
     res.end = ((body?: string) => {
+      req.url = originalUrl; // for the request log
       const error = errors.get(req);
       if (!error || res.statusCode < 400) return end(body);
       if (res.statusCode === 401) res.setHeader("www-authenticate", "Bearer");

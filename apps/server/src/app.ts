@@ -16,6 +16,7 @@ import pino, { type Logger } from "pino";
 import type { Config } from "./config";
 import { DEFAULT_DASHBOARD_DIR } from "./dashboard";
 import { createHttpHost } from "./http";
+import { startWebhookWorker } from "./webhookWorker";
 
 export interface RunningServer {
   url: string;
@@ -59,6 +60,11 @@ export async function startServer(
       throw error;
     });
     const sweeper = startSweeper(database, config, log);
+    const webhooks = startWebhookWorker(
+      database,
+      { ...config.webhooks, dashboardUrl: config.publicUrl ?? url },
+      log,
+    );
     return {
       url,
       database,
@@ -68,6 +74,7 @@ export async function startServer(
       generatedAdmin,
       close: async () => {
         clearInterval(sweeper);
+        await webhooks.stop();
         await host.close();
         await closeDatabase();
       },

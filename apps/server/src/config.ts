@@ -37,6 +37,18 @@ const configSchema = z
     TESTTRACK_STUCK_AFTER_MINUTES: z.coerce.number().positive().default(60),
     TESTTRACK_RUN_TIMEOUT_MINUTES: z.coerce.number().positive().default(60),
     TESTTRACK_SWEEP_INTERVAL_SECONDS: z.coerce.number().positive().default(60),
+    /** Where people open the dashboard: the links in webhook messages. */
+    TESTTRACK_PUBLIC_URL: z
+      .url({ protocol: /^https?$/, message: "must be an http(s) URL" })
+      .optional(),
+    TESTTRACK_WEBHOOK_ALLOW_PRIVATE: z.enum(["0", "1"]).default("0"),
+    TESTTRACK_WEBHOOK_POLL_MS: positiveInt.default(1000),
+    TESTTRACK_WEBHOOK_CLAIM_SECONDS: z.coerce.number().positive().default(60),
+    TESTTRACK_WEBHOOK_RETRY_SECONDS: z
+      .string()
+      .default("60,300,1800,7200,21600")
+      .transform((value) => value.split(",").map((part) => Number(part.trim())))
+      .pipe(z.array(z.number().positive("must list positive numbers of seconds")).min(1).max(20)),
   })
   .refine((c) => !c.TESTTRACK_ADMIN_PASSWORD || c.TESTTRACK_ADMIN_EMAIL, {
     path: ["TESTTRACK_ADMIN_EMAIL"],
@@ -63,6 +75,15 @@ export interface Config {
   /** A run with no activity for this long is marked timed_out by the sweeper. */
   runTimeoutMs: number;
   sweepIntervalMs: number;
+  /** The dashboard's address in webhook messages (default: the server's own). */
+  publicUrl: string | undefined;
+  webhooks: {
+    /** Send to loopback and private addresses too (tests, receivers on the same network). */
+    allowPrivate: boolean;
+    pollMs: number;
+    claimMs: number;
+    retryDelaysMs: number[];
+  };
 }
 
 export class ConfigError extends Error {
@@ -101,5 +122,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     stuckAfterMs: c.TESTTRACK_STUCK_AFTER_MINUTES * 60_000,
     runTimeoutMs: c.TESTTRACK_RUN_TIMEOUT_MINUTES * 60_000,
     sweepIntervalMs: c.TESTTRACK_SWEEP_INTERVAL_SECONDS * 1000,
+    publicUrl: c.TESTTRACK_PUBLIC_URL,
+    webhooks: {
+      allowPrivate: c.TESTTRACK_WEBHOOK_ALLOW_PRIVATE === "1",
+      pollMs: c.TESTTRACK_WEBHOOK_POLL_MS,
+      claimMs: c.TESTTRACK_WEBHOOK_CLAIM_SECONDS * 1000,
+      retryDelaysMs: c.TESTTRACK_WEBHOOK_RETRY_SECONDS.map((seconds) => seconds * 1000),
+    },
   };
 }

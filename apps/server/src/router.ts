@@ -9,6 +9,7 @@ import { statsRouter } from "./routers/stats";
 import { stepRouter } from "./routers/step";
 import { testCaseRouter } from "./routers/testCase";
 import { userRouter } from "./routers/user";
+import { webhookRouter } from "./routers/webhook";
 import { router } from "./trpc";
 
 export const appRouter = router({
@@ -22,6 +23,7 @@ export const appRouter = router({
   execution: executionRouter,
   step: stepRouter,
   stats: statsRouter,
+  webhook: webhookRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -35,6 +35,7 @@ type Expected = "ok" | "sees" | "hidden" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_F
 interface ProjectObjects extends OwnedObjects {
   projectId: number;
   runId: number;
+  webhookId: number;
   /** A member no cell is, whom membership rows change. */
   extraUserId: number;
 }
@@ -277,6 +278,41 @@ const rows: Row[] = [
     expect: { ...MANAGE },
   },
   {
+    procedure: "webhook.create",
+    call: (caller, fx) =>
+      caller.webhook.create({
+        projectId: fx.projectId,
+        url: "https://hooks.example.com/new",
+        events: ["test.flaky"],
+      }),
+    expect: { ...MANAGE },
+  },
+  {
+    procedure: "webhook.list",
+    call: (caller, fx) => caller.webhook.list({ projectId: fx.projectId }),
+    expect: { ...MANAGE },
+  },
+  {
+    procedure: "webhook.update",
+    call: (caller, fx) => caller.webhook.update({ id: fx.webhookId, onlyFailedRuns: true }),
+    expect: { ...MANAGE },
+  },
+  {
+    procedure: "webhook.delete",
+    call: (caller, fx) => caller.webhook.delete({ id: fx.webhookId }),
+    expect: { ...MANAGE },
+  },
+  {
+    procedure: "webhook.test",
+    call: (caller, fx) => caller.webhook.test({ id: fx.webhookId }),
+    expect: { ...MANAGE },
+  },
+  {
+    procedure: "webhook.deliveries",
+    call: (caller, fx) => caller.webhook.deliveries({ webhookId: fx.webhookId }),
+    expect: { ...MANAGE },
+  },
+  {
     procedure: "quarantine.add",
     call: (caller, fx) =>
       caller.quarantine.add({ testCaseId: fx.testCaseId, reason: "matrix: flaky" }),
@@ -422,6 +458,7 @@ const MISSING_ID = 2_000_000_000;
 const missingObjects: ProjectObjects = {
   projectId: MISSING_ID,
   runId: MISSING_ID,
+  webhookId: MISSING_ID,
   extraUserId: MISSING_ID,
   testCaseId: MISSING_ID,
   executionId: MISSING_ID,
@@ -472,11 +509,17 @@ async function createProjectObjects(): Promise<ProjectObjects> {
   });
   const apiToken = await caller.auth.createApiToken({ name: "ci runner" });
   const run = await caller.run.start({ projectId: project.id, key: "build-1", expectedShards: 2 });
+  const webhook = await caller.webhook.create({
+    projectId: project.id,
+    url: "https://hooks.example.com/matrix",
+    events: ["run.finished"],
+  });
   const stepId = recorded.steps[0]?.id;
   if (stepId === undefined) throw new Error("step.record returned no step");
   return {
     projectId: project.id,
     runId: run.id,
+    webhookId: webhook.id,
     extraUserId: extra.id,
     testCaseId: testCase.id,
     executionId,

@@ -19,3 +19,4 @@ export * from "./stuckExecutions";
 export * from "./testCases";
 export * from "./tokens";
 export * from "./users";
+export * from "./webhooks";

@@ -1,19 +1,6 @@
 /** Procedures with no REST route, and why; the drift test (openapi.test.ts) holds every other to a route. */
 export const NOT_REST: Record<string, string> = {
   "execution.onSteps": "a subscription (server-sent events): served at /trpc only",
-  "health.flaky": "pending REST route (issue 19 in progress)",
-  "health.failureGroups": "pending REST route (issue 19 in progress)",
-  "health.test": "pending REST route (issue 19 in progress)",
-  "health.rebuild": "pending REST route (issue 19 in progress)",
-  "quarantine.add": "pending REST route (issue 19 in progress)",
-  "quarantine.remove": "pending REST route (issue 19 in progress)",
-  "quarantine.list": "pending REST route (issue 19 in progress)",
-  "webhook.create": "pending REST route (issue 19 in progress)",
-  "webhook.list": "pending REST route (issue 19 in progress)",
-  "webhook.update": "pending REST route (issue 19 in progress)",
-  "webhook.delete": "pending REST route (issue 19 in progress)",
-  "webhook.test": "pending REST route (issue 19 in progress)",
-  "webhook.deliveries": "pending REST route (issue 19 in progress)",
 };
 
 /**

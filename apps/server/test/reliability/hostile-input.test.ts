@@ -28,6 +28,7 @@ let ids: {
   projectId: number;
   runId: number;
   runCursor: string;
+  webhookId: number;
   cursor: string;
   testCaseId: number;
   executionId: number;
@@ -66,10 +67,16 @@ beforeAll(async () => {
   const run = await owner.caller.run.start({ projectId: project.id, key: "fuzzed-build" });
   await owner.caller.run.start({ projectId: project.id, key: "fuzzed-build-2" });
   const runPage = await owner.caller.run.list({ projectId: project.id, limit: 1 });
+  const webhook = await owner.caller.webhook.create({
+    projectId: project.id,
+    url: "https://hooks.example.com/fuzzed",
+    events: ["run.finished"],
+  });
   ids = {
     projectId: project.id,
     runId: run.id,
     runCursor: runPage.nextCursor ?? "",
+    webhookId: webhook.id,
     cursor: encodeCursor({ id: started.executionId, createdAt: new Date() }),
     testCaseId: testCase.id,
     executionId: started.executionId,
@@ -583,6 +590,57 @@ const PROCEDURES: ProcedureCase[] = [
     actors: destructive,
     base: () => ({ projectId: ids.projectId }),
     call: (c, i) => c.health.rebuild(i),
+  },
+  {
+    name: "webhook.create",
+    actors: destructive,
+    base: () => ({
+      projectId: ids.projectId,
+      url: "https://hooks.example.com/new",
+      events: ["run.finished", "test.flaky"],
+      format: "slack",
+      onlyFailedRuns: true,
+      branch: "main",
+    }),
+    call: (c, i) => c.webhook.create(i),
+  },
+  {
+    name: "webhook.list",
+    actors: readers,
+    base: () => ({ projectId: ids.projectId, cursor: ids.webhookId, limit: 10 }),
+    call: (c, i) => c.webhook.list(i),
+  },
+  {
+    name: "webhook.update",
+    actors: destructive,
+    base: () => ({
+      id: ids.webhookId,
+      url: "https://hooks.example.com/changed",
+      events: ["test.new_failure"],
+      format: "json",
+      onlyFailedRuns: false,
+      branch: null,
+      enabled: true,
+    }),
+    call: (c, i) => c.webhook.update(i),
+  },
+  {
+    name: "webhook.delete",
+    actors: destructive,
+    base: () => ({ id: ids.webhookId }),
+    call: (c, i) => c.webhook.delete(i),
+  },
+  {
+    name: "webhook.test",
+    actors: destructive,
+    base: () => ({ id: ids.webhookId }),
+    call: (c, i) => c.webhook.test(i),
+  },
+  {
+    name: "webhook.deliveries",
+    actors: readers,
+    base: () => ({ webhookId: ids.webhookId, status: "failed", cursor: 5, limit: 10 }),
+    call: (c, i) => c.webhook.deliveries(i),
   },
   {
     name: "quarantine.add",

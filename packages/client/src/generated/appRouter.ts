@@ -1486,6 +1486,132 @@ export type AppRouter = TRPCBuiltRouter<
         };
       }>;
     };
+    webhook: {
+      create: TRPCMutationProcedure<{
+        meta: object;
+        input: {
+          url: string;
+          events: Array<"run.finished" | "test.new_failure" | "test.flaky">;
+          projectId?: undefined | number;
+          format?: undefined | "json" | "slack";
+          onlyFailedRuns?: boolean | undefined;
+          branch?: undefined | string;
+        };
+        output: {
+          enabled: boolean;
+          format: "json" | "slack";
+          projectId: number;
+          id: number;
+          createdAt: string;
+          updatedAt: string;
+          branch: null | string;
+          url: string;
+          events: Array<"run.finished" | "test.new_failure" | "test.flaky">;
+          onlyFailedRuns: boolean;
+          secret: string;
+          disabledReason: null | string;
+          failingSince: null | string;
+          createdBy: null | number;
+        };
+      }>;
+      list: TRPCQueryProcedure<{
+        meta: object;
+        input:
+          | undefined
+          | void
+          | {
+              projectId?: undefined | number;
+              cursor?: undefined | number;
+              direction?: undefined | "forward" | "backward";
+              limit?: undefined | number;
+            };
+        output: {
+          items: Array<{
+            enabled: boolean;
+            format: "json" | "slack";
+            projectId: number;
+            id: number;
+            createdAt: string;
+            updatedAt: string;
+            branch: null | string;
+            url: string;
+            events: Array<"run.finished" | "test.new_failure" | "test.flaky">;
+            onlyFailedRuns: boolean;
+            disabledReason: null | string;
+            failingSince: null | string;
+            createdBy: null | number;
+          }>;
+          nextCursor: null | number;
+        };
+      }>;
+      update: TRPCMutationProcedure<{
+        meta: object;
+        input: {
+          id: number;
+          url?: undefined | string;
+          events?: undefined | Array<"run.finished" | "test.new_failure" | "test.flaky">;
+          format?: undefined | "json" | "slack";
+          onlyFailedRuns?: boolean | undefined;
+          branch?: undefined | null | string;
+          enabled?: boolean | undefined;
+        };
+        output: {
+          enabled: boolean;
+          format: "json" | "slack";
+          projectId: number;
+          id: number;
+          createdAt: string;
+          updatedAt: string;
+          branch: null | string;
+          url: string;
+          events: Array<"run.finished" | "test.new_failure" | "test.flaky">;
+          onlyFailedRuns: boolean;
+          disabledReason: null | string;
+          failingSince: null | string;
+          createdBy: null | number;
+        };
+      }>;
+      delete: TRPCMutationProcedure<{
+        meta: object;
+        input: { id: number };
+        output: { id: number };
+      }>;
+      test: TRPCMutationProcedure<{
+        meta: object;
+        input: { id: number };
+        output: { deliveryId: string };
+      }>;
+      deliveries: TRPCQueryProcedure<{
+        meta: object;
+        input: {
+          webhookId: number;
+          status?: undefined | "failed" | "pending" | "delivered";
+          cursor?: undefined | number;
+          direction?: undefined | "forward" | "backward";
+          limit?: undefined | number;
+        };
+        output: {
+          items: Array<{
+            log: Array<{
+              error: null | string;
+              attemptedAt: string;
+              statusCode: null | number;
+              durationMs: number;
+              response: null | string;
+            }>;
+            id: number;
+            createdAt: string;
+            status: "failed" | "pending" | "delivered";
+            finishedAt: null | string;
+            attempts: number;
+            deliveryId: string;
+            event: string;
+            nextAttemptAt: null | string;
+          }>;
+          nextCursor: null | number;
+        };
+      }>;
+    };
   }
 >;
 

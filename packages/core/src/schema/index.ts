@@ -6,3 +6,4 @@ export * from "./rollups";
 export * from "./runs";
 export * from "./testCases";
 export * from "./users";
+export * from "./webhooks";

@@ -101,9 +101,7 @@ export const runTests = pgTable(
     primaryKey({ columns: [t.runId, t.testCaseId] }),
     index("run_tests_outcome_idx").on(t.runId, t.outcome, t.testCaseId),
     // A test's flaky runs (health.flaky's evidence, health.test): few rows, found without a scan.
-    index("run_tests_flaky_idx")
-      .on(t.testCaseId, t.runId)
-      .where(sql`${t.outcome} = 'flaky'`),
+    index("run_tests_flaky_idx").on(t.testCaseId, t.runId).where(sql`${t.outcome} = 'flaky'`),
   ],
 );
 

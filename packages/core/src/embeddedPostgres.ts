@@ -10,10 +10,11 @@ import {
   realpathSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { createServer } from "node:net";
-import { join, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /**
@@ -58,6 +59,7 @@ export async function startEmbeddedPostgres(
   mkdirSync(dataDir, { recursive: true });
   refusePgliteFolder(dataDir);
   const binaries = await platformBinaries();
+  hydrateLibraryLinks(binaries.postgres);
   const account = runAsAccount();
   // Absolute, so that the postmaster's command line names it (orphans are recognized by it).
   const cluster = join(dataDir, CLUSTER_DIR);
@@ -144,6 +146,32 @@ function refusePgliteFolder(dataDir: string) {
       "through DATABASE_URL.",
     ].join("\n"),
   );
+}
+
+/**
+ * The binaries' shared-library links (libicui18n.so.60 → libicui18n.so.60.2, …), which the
+ * package's postinstall creates from native/pg-symlinks.json: an install with scripts off
+ * (`--ignore-scripts`), or a package manager re-extracting the package without running it
+ * again, leaves PostgreSQL unable to load its libraries. Missing links are made here.
+ */
+export function hydrateLibraryLinks(postgres: string) {
+  const packageRoot = dirname(dirname(dirname(postgres)));
+  let links: { source: string; target: string }[];
+  try {
+    links = JSON.parse(readFileSync(join(packageRoot, "native", "pg-symlinks.json"), "utf8"));
+  } catch {
+    return;
+  }
+  for (const { source, target } of links) {
+    const link = join(packageRoot, target);
+    if (existsSync(link)) continue;
+    try {
+      // Relative, as the package's own script makes them.
+      symlinkSync(relative(dirname(link), join(packageRoot, source)), link);
+    } catch {
+      // A read-only install: PostgreSQL's own error then says which library is missing.
+    }
+  }
 }
 
 /** `postgres --version` (answered before PostgreSQL's refusal to run as root). */

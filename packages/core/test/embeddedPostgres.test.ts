@@ -4,8 +4,10 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  readlinkSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,7 +15,11 @@ import { join } from "node:path";
 import postgres from "postgres";
 import { afterAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../src/db";
-import { EmbeddedPostgresError, startEmbeddedPostgres } from "../src/embeddedPostgres";
+import {
+  EmbeddedPostgresError,
+  hydrateLibraryLinks,
+  startEmbeddedPostgres,
+} from "../src/embeddedPostgres";
 import { createTestCase, getTestCase } from "../src/testCases";
 import { createUser, findUserByEmail } from "../src/users";
 import { rejectionOf, TEST_PASSWORD } from "./fixtures";
@@ -205,3 +211,31 @@ async function until(condition: () => boolean, timeoutMs = 10_000) {
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
+
+describe("hydrateLibraryLinks", () => {
+  it("makes the shared-library links an install without scripts left out, relative, and keeps existing ones", () => {
+    const root = mkdtempSync(join(tmpdir(), "testtrack-pg-links-"));
+    try {
+      mkdirSync(join(root, "native", "bin"), { recursive: true });
+      mkdirSync(join(root, "native", "lib"), { recursive: true });
+      writeFileSync(join(root, "native", "bin", "postgres"), "");
+      writeFileSync(join(root, "native", "lib", "libicui18n.so.60.2"), "library");
+      symlinkSync("libicui18n.so.60.2", join(root, "native", "lib", "libicui18n.so"));
+      writeFileSync(
+        join(root, "native", "pg-symlinks.json"),
+        JSON.stringify([
+          { source: "native/lib/libicui18n.so.60.2", target: "native/lib/libicui18n.so.60" },
+          { source: "native/lib/libicui18n.so.60.2", target: "native/lib/libicui18n.so" },
+        ]),
+      );
+      hydrateLibraryLinks(join(root, "native", "bin", "postgres"));
+      expect(readlinkSync(join(root, "native", "lib", "libicui18n.so.60"))).toBe(
+        "libicui18n.so.60.2",
+      );
+      expect(readFileSync(join(root, "native", "lib", "libicui18n.so.60"), "utf8")).toBe("library");
+      expect(readlinkSync(join(root, "native", "lib", "libicui18n.so"))).toBe("libicui18n.so.60.2");
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});

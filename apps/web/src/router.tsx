@@ -17,6 +17,7 @@ import { ProjectsPage } from "./pages/Projects";
 import { RunDetailPage } from "./pages/RunDetail";
 import { RunsPage, validateRunsSearch } from "./pages/Runs";
 import { TestCaseHistoryPage } from "./pages/TestCaseHistory";
+import { WebhooksPage } from "./pages/Webhooks";
 import {
   type ProjectSearch,
   positive,
@@ -109,6 +110,12 @@ const healthRoute = createRoute({
   component: HealthPage,
 });
 
+const webhooksRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: "/webhooks",
+  component: WebhooksPage,
+});
+
 const projectsRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: "/projects",
@@ -131,6 +138,7 @@ const routeTree = rootRoute.addChildren([
   runsRoute,
   runRoute,
   healthRoute,
+  webhooksRoute,
   projectsRoute,
   projectRoute,
 ]);

@@ -508,6 +508,35 @@ it("follows a new failure from its run to its test, quarantines it, and the next
   await expectAccessible("health (failure groups)");
 });
 
+it("adds a webhook from the project page, shows its secret once, and lists a test delivery", async () => {
+  const project = await sdk.project.get.query({ slug: "team-shop" });
+  page.setDefaultTimeout(15_000);
+  await page.goto(`${server.url}/projects/${project.id}`);
+  await page.getByRole("link", { name: "Webhooks" }).click();
+  await page.getByRole("heading", { name: "Webhooks", level: 1 }).waitFor();
+  const form = page.getByRole("form", { name: "Add a webhook" });
+  await form.getByLabel("URL").fill("https://hooks.example.com/team-shop");
+  await form.getByLabel("a new failure group appears").check();
+  await form.getByLabel("Format").selectOption("slack");
+  await form.getByLabel("only runs that failed").check();
+  await form.getByRole("button", { name: "Add webhook" }).click();
+  await expect.poll(() => form.getByRole("status").textContent()).toMatch(/whsec_/);
+  const item = page.locator("ul.webhooks li").first();
+  await expect
+    .poll(() => item.textContent())
+    .toContain("run.finished, test.new_failure as slack, failed runs only");
+  await item.getByRole("button", { name: "Send a test" }).click();
+  await item.getByRole("button", { name: "Deliveries" }).click();
+  await expect.poll(() => item.locator("table.deliveries tbody").textContent()).toContain("ping");
+  expect(await item.locator("table.deliveries tbody").textContent()).toContain("pending");
+  const [hook] = (await sdk.webhook.list.query({ projectId: project.id })).items;
+  expect(hook).toMatchObject({ format: "slack", onlyFailedRuns: true, enabled: true });
+  await page.screenshot({ path: join(screenshots, "09-webhooks.png"), fullPage: true });
+  await expectAccessible("webhooks");
+  await item.getByRole("button", { name: "Disable" }).click();
+  await expect.poll(() => item.locator(".badge").first().textContent()).toBe("disabled");
+});
+
 it("keeps the chosen project in the address: a shared link opens it, and a viewer only reads it", async () => {
   const viewer = await createTestPrincipal(server.database, "member");
   const admin = await createTestPrincipal(server.database, "admin");

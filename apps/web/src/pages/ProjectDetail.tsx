@@ -37,6 +37,14 @@ export function ProjectDetailPage() {
             <Link to="/executions" search={{ project: id }}>
               Show this project's executions
             </Link>
+            {project.data.role === "maintainer" && (
+              <>
+                {" · "}
+                <Link to="/webhooks" search={{ project: id }}>
+                  Webhooks
+                </Link>
+              </>
+            )}
           </p>
           {project.data.role === "maintainer" ? (
             // Another project's page gets a fresh form; a save keeps what was typed (and shows it).

@@ -1,7 +1,8 @@
 import { keepPreviousData, useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { Link, useNavigate, useParams, useSearch } from "@tanstack/react-router";
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { useEffect, useRef, useState } from "react";
+import type { RouterOutputs } from "@testtrack/client";
+import { memo, useEffect, useRef, useState } from "react";
 import { errorMessage, trpc } from "../api";
 import { formatDateTime, formatDuration } from "../format";
 import { RUN_OUTCOMES, RUN_SEARCH_MAX, type RunOutcome } from "../search";
@@ -171,6 +172,47 @@ export function RunDetailPage() {
   );
 }
 
+type RunTestItem = RouterOutputs["run"]["get"]["testsPage"]["items"][number];
+
+/** One test of the run; memoised, so scrolling renders only the rows that come into view. */
+const RunTestRow = memo(function RunTestRow({
+  index,
+  test,
+  measure,
+}: {
+  index: number;
+  test: RunTestItem;
+  measure: (row: HTMLTableRowElement | null) => void;
+}) {
+  const error = firstLine(test.errorMessage);
+  return (
+    <tr
+      data-index={index}
+      data-test-case-id={test.testCaseId}
+      aria-rowindex={index + 2}
+      ref={measure}
+    >
+      <td>
+        <Link to="/executions/$id" params={{ id: test.executionId }}>
+          {test.title}
+        </Link>{" "}
+        {test.quarantined && <span className="badge badge-quarantined">quarantined</span>}{" "}
+        <Link
+          to="/test-cases/$id"
+          params={{ id: test.testCaseId }}
+          className="muted"
+          aria-label={`Health and history of ${test.title}`}
+        >
+          health
+        </Link>
+      </td>
+      <td>{test.attempts}</td>
+      <td>{formatDuration(test.durationSeconds)}</td>
+      <td title={error || undefined}>{error}</td>
+    </tr>
+  );
+});
+
 /** Rows fetched per page as the table scrolls: the most the server sends at once. */
 const TESTS_PAGE_SIZE = 100;
 /** A row's height in pixels (one line: long titles and errors are cut with an ellipsis). */
@@ -327,36 +369,15 @@ function RunTests({
               )}
               {rows.map((row) => {
                 const test = items[row.index];
-                if (!test) return null;
-                const error = firstLine(test.errorMessage);
                 return (
-                  <tr
-                    key={row.key}
-                    data-index={row.index}
-                    data-test-case-id={test.testCaseId}
-                    aria-rowindex={row.index + 2}
-                    ref={virtualizer.measureElement}
-                  >
-                    <td>
-                      <Link to="/executions/$id" params={{ id: test.executionId }}>
-                        {test.title}
-                      </Link>{" "}
-                      {test.quarantined && (
-                        <span className="badge badge-quarantined">quarantined</span>
-                      )}{" "}
-                      <Link
-                        to="/test-cases/$id"
-                        params={{ id: test.testCaseId }}
-                        className="muted"
-                        aria-label={`Health and history of ${test.title}`}
-                      >
-                        health
-                      </Link>
-                    </td>
-                    <td>{test.attempts}</td>
-                    <td>{formatDuration(test.durationSeconds)}</td>
-                    <td title={error || undefined}>{error}</td>
-                  </tr>
+                  test && (
+                    <RunTestRow
+                      key={row.key}
+                      index={row.index}
+                      test={test}
+                      measure={virtualizer.measureElement}
+                    />
+                  )
                 );
               })}
               {paddingBottom > 0 && (

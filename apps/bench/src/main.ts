@@ -13,13 +13,16 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createTestTrackClient, recordExecution } from "@testtrack/client";
 import { type DatabaseHandle, encodeCursor, LIMITS, openDatabase } from "@testtrack/core";
+import { startWebhookWorker } from "@testtrack/server/webhooks";
 import { sql } from "drizzle-orm";
+import pino from "pino";
 import postgres from "postgres";
 import { compare, latency, once, pool } from "./measure";
 import { BENCH_USERS, type BenchOwners, execute, seedExecutions, seedOwners } from "./seed";
@@ -179,6 +182,8 @@ async function startTarget(database: { url: string }): Promise<Target> {
       HOST: "127.0.0.1",
       LOG_LEVEL: "warn",
       NODE_ENV: "production",
+      // The webhook figures time a worker of their own: this server's stays out of their way.
+      TESTTRACK_WEBHOOK_POLL_MS: "3600000",
     },
     `${url}/healthz`,
   );
@@ -844,6 +849,137 @@ async function measureHealth(
   });
 }
 
+/**
+ * Webhooks and quarantine at scale: the outbox fan-out when events are written (against the same
+ * insert into a project with no webhook), the delivery worker's rate to a loopback receiver
+ * (against plain POSTs at the same concurrency), and the first page of webhook.deliveries and
+ * quarantine.list (against hand-written SQL).
+ */
+async function measureWebhooks(
+  database: DatabaseHandle,
+  clients: ReturnType<typeof makeClients>,
+  owners: BenchOwners,
+) {
+  const events = quick ? 2_000 : 20_000;
+  const received = new Set<string>();
+  const receiver = createHttpServer((request, response) => {
+    received.add(String(request.headers["x-testtrack-delivery"]));
+    request.resume();
+    request.on("end", () => response.writeHead(204).end());
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+  const address = receiver.address();
+  const receiverUrl = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}/`;
+  try {
+    const [quiet] = await execute(
+      database,
+      sql`insert into projects (slug, name) values ('bench-no-hooks', 'No hooks') returning id`,
+    );
+    const [hook] = await execute(
+      database,
+      sql`insert into webhooks (project_id, url, events, secret) values (${owners.sharedProjectId}, ${receiverUrl}, '{test.flaky}', 'whsec_bench') returning id`,
+    );
+    const insertEvents = (projectId: number) =>
+      execute(
+        database,
+        sql`insert into events (project_id, type, payload)
+          select ${projectId}, 'test.flaky', jsonb_build_object('testCaseId', g, 'title', 'test ' || g)
+          from generate_series(1, ${events}::int) g`,
+      );
+    const baselineMs = await once(() => insertEvents(Number(quiet?.id)));
+    const fanOutMs = await once(() => insertEvents(owners.sharedProjectId));
+    record({
+      group: "webhooks",
+      name: `${events.toLocaleString("en")} events written with their outbox rows (vs. no webhook)`,
+      value: Math.round(fanOutMs),
+      unit: "ms",
+      baseline: Math.round(baselineMs),
+      ratio: ratio(fanOutMs, baselineMs),
+    });
+    const worker = startWebhookWorker(
+      database,
+      {
+        allowPrivate: true,
+        pollMs: 60_000,
+        claimMs: 60_000,
+        retryDelaysMs: [1_000],
+        dashboardUrl: "http://127.0.0.1",
+        batchSize: 20,
+      },
+      pino({ level: "silent" }),
+    );
+    const deliverMs = await once(() => worker.drain());
+    await worker.stop();
+    const delivered = received.size;
+    const body = JSON.stringify({ event: "test.flaky", data: { testCaseId: 1 } });
+    const plainMs = await once(() =>
+      pool(
+        20,
+        Array.from(
+          { length: events },
+          () => () => fetch(receiverUrl, { method: "POST", body }).then((r) => r.arrayBuffer()),
+        ),
+      ),
+    );
+    record({
+      group: "webhooks",
+      name: `deliveries/s by one worker to a loopback receiver (${delivered.toLocaleString("en")} of ${events.toLocaleString("en")} received; vs. plain POSTs, 20 at once)`,
+      value: Math.round(events / (deliverMs / 1000)),
+      unit: "deliveries/s",
+      baseline: Math.round(events / (plainMs / 1000)),
+      ratio: ratio(plainMs, deliverMs),
+    });
+    const runs = quick ? 10 : 30;
+    const { deliveries, deliveriesSql } = await compare(runs, {
+      deliveries: () =>
+        clients.admin.webhook.deliveries.query({ webhookId: Number(hook?.id), limit: 50 }),
+      deliveriesSql: () =>
+        execute(
+          database,
+          sql`select * from webhook_deliveries where webhook_id = ${Number(hook?.id)} order by id desc limit 50`,
+        ),
+    });
+    record({
+      group: "webhooks",
+      name: `webhook.deliveries first page of ${events.toLocaleString("en")} (p50)`,
+      value: deliveries.p50,
+      unit: "ms",
+      baseline: deliveriesSql.p50,
+      ratio: ratio(deliveries.p50, deliveriesSql.p50),
+      goal: "≤ 20 ms p50",
+      met: deliveries.p50 <= 20,
+    });
+    await execute(
+      database,
+      sql`insert into quarantines (project_id, test_case_id, reason, created_by)
+        select project_id, id, 'bench: quarantined', 3 from test_cases
+        where project_id = ${owners.sharedProjectId} limit 1000`,
+    );
+    const { quarantine, quarantineSql } = await compare(runs, {
+      quarantine: () =>
+        clients.admin.quarantine.list.query({ projectId: owners.sharedProjectId, limit: 50 }),
+      quarantineSql: () =>
+        execute(
+          database,
+          sql`select * from quarantines where project_id = ${owners.sharedProjectId}
+            and (expires_at is null or expires_at > now()) order by created_at desc, test_case_id desc limit 50`,
+        ),
+    });
+    record({
+      group: "webhooks",
+      name: "quarantine.list first page of 1,000 quarantined tests (p50)",
+      value: quarantine.p50,
+      unit: "ms",
+      baseline: quarantineSql.p50,
+      ratio: ratio(quarantine.p50, quarantineSql.p50),
+      goal: "≤ 20 ms p50",
+      met: quarantine.p50 <= 20,
+    });
+  } finally {
+    await new Promise((resolve) => receiver.close(resolve));
+  }
+}
+
 /** The deepest page issue 16 names: row 100,000 of the whole table, by skip and by cursor. */
 async function measureDeepAdminPage(
   database: DatabaseHandle,
@@ -1264,6 +1400,7 @@ async function main() {
     await measureDeletes(database.handle, clients, owners);
     await measureRuns(database.handle, clients, owners);
     await measureHealth(database.handle, clients, owners);
+    await measureWebhooks(database.handle, clients, owners);
     await measureIngest(database, target, clients, owners.memberId);
 
     const results = {

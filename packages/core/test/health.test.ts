@@ -279,9 +279,26 @@ describe("flaky tests", () => {
     // The one failure message seen (first in the first build): one new failure group.
     expect(written.filter((e) => e.type === "test.new_failure")).toHaveLength(1);
 
-    // A rebuild from the finished runs gives the same answer.
+    // A rebuild from the finished runs gives the same roll-ups, row for row, and the same answer.
+    const rollups = () =>
+      Promise.all([
+        queryRows(
+          h.db,
+          sql`select * from test_health_days where project_id = ${project.id} order by test_case_id, day`,
+        ),
+        queryRows(
+          h.db,
+          sql`select * from test_commit_outcomes where project_id = ${project.id} order by test_case_id, commit_sha`,
+        ),
+        queryRows(
+          h.db,
+          sql`select * from test_health where project_id = ${project.id} order by test_case_id`,
+        ),
+      ]);
+    const incremental = await rollups();
     const rebuilt = await rebuildHealth(h.db, owner.actor, { projectId: project.id });
     expect(rebuilt.runs).toBe(14);
+    expect(await rollups()).toEqual(incremental);
     const again = await listFlakyTests(h.db, owner.actor, { projectId: project.id });
     expect(again.items).toEqual(flaky.items);
   });

@@ -117,7 +117,13 @@ export const testCommitOutcomes = pgTable(
     lastPassAt: timestamp("last_pass_at", { withTimezone: true }),
     lastFailAt: timestamp("last_fail_at", { withTimezone: true }),
   },
-  (t) => [primaryKey({ columns: [t.projectId, t.testCaseId, t.commitSha] })],
+  (t) => [
+    primaryKey({ columns: [t.projectId, t.testCaseId, t.commitSha] }),
+    // Commits with both outcomes are flaky evidence, and rare: found without reading the rest.
+    index("test_commit_outcomes_both_idx")
+      .on(t.projectId, t.testCaseId)
+      .where(sql`${t.passes} > 0 and ${t.fails} > 0`),
+  ],
 );
 
 /**

@@ -76,6 +76,15 @@ async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, m
 
 const FAST_RETRIES = [100, 100, 100, 100, 100];
 
+/** A worker for the test: fast retries, a fixed dashboard address. */
+const workerOptions = (allowPrivate: boolean, pollMs: number) => ({
+  allowPrivate,
+  pollMs,
+  claimMs: 30_000,
+  retryDelaysMs: FAST_RETRIES,
+  dashboardUrl: "https://testtrack.example.com",
+});
+
 describe("webhook deliveries to a real receiver", () => {
   let server: TestServer;
   let worker: WebhookWorker;
@@ -87,17 +96,7 @@ describe("webhook deliveries to a real receiver", () => {
     const lead = await createTestPrincipal(server.database);
     client = createClient(server.trpcUrl, lead.token);
     projectId = (await client.project.create.mutate({ slug: "hooked", name: "Hooked" })).id;
-    worker = startWebhookWorker(
-      server.database,
-      {
-        allowPrivate: true,
-        pollMs: 50,
-        claimMs: 30_000,
-        retryDelaysMs: FAST_RETRIES,
-        dashboardUrl: "https://testtrack.example.com",
-      },
-      silentLog,
-    );
+    worker = startWebhookWorker(server.database, workerOptions(true, 50), silentLog);
   });
   afterAll(async () => {
     await worker?.stop();
@@ -185,17 +184,7 @@ describe("webhook deliveries to a real receiver", () => {
     const receiver = await startReceiver(() => ({ status: 200 }));
     const target = await startReceiver(() => ({ status: 200 }));
     const redirecting = await startReceiver(() => ({ status: 302, location: target.url }));
-    const strict = startWebhookWorker(
-      server.database,
-      {
-        allowPrivate: false,
-        pollMs: 60_000,
-        claimMs: 30_000,
-        retryDelaysMs: FAST_RETRIES,
-        dashboardUrl: "https://testtrack.example.com",
-      },
-      silentLog,
-    );
+    const strict = startWebhookWorker(server.database, workerOptions(false, 60_000), silentLog);
     try {
       await worker.stop();
       const port = new URL(receiver.url).port;
@@ -235,17 +224,7 @@ describe("webhook deliveries to a real receiver", () => {
         events: ["test.flaky"],
       });
       await client.webhook.test.mutate({ id: redirect.id });
-      worker = startWebhookWorker(
-        server.database,
-        {
-          allowPrivate: true,
-          pollMs: 50,
-          claimMs: 30_000,
-          retryDelaysMs: FAST_RETRIES,
-          dashboardUrl: "https://testtrack.example.com",
-        },
-        silentLog,
-      );
+      worker = startWebhookWorker(server.database, workerOptions(true, 50), silentLog);
       const [followed] = (
         await waitFor(async () => {
           const page = await client.webhook.deliveries.query({ webhookId: redirect.id });

@@ -179,6 +179,43 @@ describe.skipIf(!version)("the pytest plugin", () => {
     expect(run).toMatchObject({ key: "pytest-sample-1", status: "failed" });
   });
 
+  it("exits 0 when every failing test is quarantined, and the run passes with them counted apart", async () => {
+    const page = await get("/executions?limit=100");
+    const failing = page.items.filter(
+      (item: { result: string; runId: number | null }) =>
+        item.result === "fail" || item.result === "error",
+    );
+    expect(failing).toHaveLength(2);
+    for (const item of failing) {
+      const response = await fetch(`${server.url}/api/v1/tests/${item.testCaseId}/quarantine`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${member.token}`, "content-type": "application/json" },
+        body: JSON.stringify({ reason: "known to fail" }),
+      });
+      expect(response.status).toBe(200);
+    }
+    const { code, output } = await runPytest(
+      [
+        "-p",
+        "testtrack.plugin",
+        "--testtrack-url",
+        server.url,
+        "--testtrack-token",
+        member.token,
+        "-q",
+        suite,
+      ],
+      pythonEnv({ TESTTRACK_RUN_KEY: "pytest-sample-quarantined" }),
+    );
+    expect(output).toContain(
+      "TestTrack: 2 failing tests are in quarantine: they do not fail the session",
+    );
+    expect(code, output).toBe(0);
+    const runs = await get("/runs?limit=10");
+    const run = runs.items.find((r: { key: string }) => r.key === "pytest-sample-quarantined");
+    expect(run).toMatchObject({ status: "passed", failed: 0, quarantined: 2 });
+  });
+
   it("completes the session with pytest's exit code and one warning when the server is down", async () => {
     const url = server.url;
     await server.close();

@@ -103,6 +103,22 @@ class TestTrackClient:
         """Starts the run of ``key``, or joins it (every shard and re-run of a build does)."""
         return self.request("POST", "/runs", fields)
 
+    def quarantined_keys(self, project_id: Optional[int] = None) -> set:
+        """Keys of the project's test cases in quarantine now (every page of GET /quarantine)."""
+        keys: set = set()
+        cursor: Optional[str] = None
+        while True:
+            query: Dict[str, Any] = {"limit": 100}
+            if project_id is not None:
+                query["projectId"] = project_id
+            if cursor:
+                query["cursor"] = cursor
+            page = self.request("GET", "/quarantine", query=query)
+            keys.update(item["key"] for item in page["items"] if item.get("key"))
+            cursor = page.get("nextCursor")
+            if not cursor:
+                return keys
+
     def finish_run(self, run_id: int) -> Dict[str, Any]:
         return self.request("POST", f"/runs/{run_id}/finish", {})
 

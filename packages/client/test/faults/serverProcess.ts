@@ -18,12 +18,13 @@ export interface ServerProcess {
 /**
  * The server as one node process (tsx as the loader; `pnpm start` runs the bundle), on the
  * embedded PostgreSQL in `dataDir` unless `env` names a DATABASE_URL, healthy when this resolves.
+ * On a free port unless `env` names a PORT (a restart behind a load balancer keeps its port).
  */
 export async function startServerProcess(
   dataDir: string,
   env: NodeJS.ProcessEnv = {},
 ): Promise<ServerProcess> {
-  const port = await freePort();
+  const port = env.PORT ? Number(env.PORT) : await freePort();
   const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
     LOG_LEVEL: "silent",

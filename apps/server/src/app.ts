@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import {
   countUsers,
+  createLocalDiskStore,
   createUser,
   type DatabaseHandle,
   deleteUserByEmail,
@@ -45,7 +46,16 @@ export async function startServer(
 ): Promise<RunningServer> {
   const embedded = config.databaseUrl ? undefined : await startEmbedded(config, log);
   const database = openDatabase({ url: config.databaseUrl ?? (embedded as EmbeddedPostgres).url });
-  const host = createHttpHost({ ...config, dashboardDir: DEFAULT_DASHBOARD_DIR }, database, log);
+  const artifactStore = createLocalDiskStore(join(config.dataDir, "artifacts"));
+  const host = createHttpHost(
+    {
+      ...config,
+      dashboardDir: DEFAULT_DASHBOARD_DIR,
+      artifacts: { ...config.artifacts, store: artifactStore },
+    },
+    database,
+    log,
+  );
   const closeDatabase = async () => {
     await database.close().catch(() => {});
     await embedded?.stop();

@@ -41,6 +41,8 @@ const configSchema = z
     TESTTRACK_PUBLIC_URL: z
       .url({ protocol: /^https?$/, message: "must be an http(s) URL" })
       .optional(),
+    TESTTRACK_ARTIFACT_MAX_BYTES: positiveInt.default(200 * 1024 * 1024),
+    TESTTRACK_ARTIFACT_MAX_PER_EXECUTION: positiveInt.max(10_000).default(100),
     TESTTRACK_WEBHOOK_ALLOW_PRIVATE: z.enum(["0", "1"]).default("0"),
     TESTTRACK_WEBHOOK_POLL_MS: positiveInt.default(1000),
     TESTTRACK_WEBHOOK_CLAIM_SECONDS: z.coerce.number().positive().default(60),
@@ -77,6 +79,11 @@ export interface Config {
   sweepIntervalMs: number;
   /** The dashboard's address in webhook messages (default: the server's own). */
   publicUrl: string | undefined;
+  artifacts: {
+    /** Largest file an upload may send (TESTTRACK_ARTIFACT_MAX_BYTES). */
+    maxBytes: number;
+    maxPerExecution: number;
+  };
   webhooks: {
     /** Send to loopback and private addresses too (tests, receivers on the same network). */
     allowPrivate: boolean;
@@ -123,6 +130,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     runTimeoutMs: c.TESTTRACK_RUN_TIMEOUT_MINUTES * 60_000,
     sweepIntervalMs: c.TESTTRACK_SWEEP_INTERVAL_SECONDS * 1000,
     publicUrl: c.TESTTRACK_PUBLIC_URL,
+    artifacts: {
+      maxBytes: c.TESTTRACK_ARTIFACT_MAX_BYTES,
+      maxPerExecution: c.TESTTRACK_ARTIFACT_MAX_PER_EXECUTION,
+    },
     webhooks: {
       allowPrivate: c.TESTTRACK_WEBHOOK_ALLOW_PRIVATE === "1",
       pollMs: c.TESTTRACK_WEBHOOK_POLL_MS,

@@ -5,6 +5,7 @@ import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import cors from "cors";
 import pino, { type Logger } from "pino";
 import { pinoHttp } from "pino-http";
+import { type ArtifactSettings, createArtifactRoutes } from "./artifacts";
 import type { Config } from "./config";
 import { requestContext } from "./context";
 import { serveDashboard } from "./dashboard";
@@ -30,6 +31,8 @@ type HostConfig = Pick<
   dashboardDir?: string;
   /** How often a quiet live stream re-checks its access (default: as often as it pings). */
   liveRecheckIntervalMs?: number;
+  /** The artifact store and limits; without them the artifact routes answer 503. */
+  artifacts?: ArtifactSettings;
 };
 
 const REQUEST_ID = /^[\w.:-]{1,64}$/;
@@ -92,6 +95,7 @@ export function createHttpHost(
   });
 
   const rest = createRestHandler({ deps, maxBodyBytes: config.maxBodyBytes, log });
+  const artifactRoutes = createArtifactRoutes({ db: database.db, log, settings: config.artifacts });
 
   let shuttingDown = false;
   const apiResponses = new Set<ServerResponse>();
@@ -100,7 +104,10 @@ export function createHttpHost(
     if (shuttingDown) res.setHeader("connection", "close");
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     // REST (/api/v1, /api/docs) answers its own methods and errors.
-    if (isRestPath(path)) return allowCors(req, res, () => void rest(req, res));
+    if (isRestPath(path)) {
+      // The raw-body artifact upload and the download first; every other route is a procedure's.
+      return allowCors(req, res, () => void (artifactRoutes.handle(req, res) || rest(req, res)));
+    }
     const isApi = path === TRPC_PATH || path.startsWith(`${TRPC_PATH}/`);
     const allowed = isApi ? API_METHODS : PAGE_METHODS;
     if (!allowed.includes(req.method ?? "")) return methodNotAllowed(res, req.method, allowed);

@@ -673,3 +673,57 @@ describe("REST routes", () => {
     });
   });
 });
+
+/**
+ * The artifact routes (raw-body upload, download), which are HTTP routes beside the procedures:
+ * uploading needs what recording results needs (member), downloading what reading does.
+ */
+describe("artifact routes", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ database: db });
+  });
+  afterAll(() => server.close());
+
+  const artifactRows: {
+    route: string;
+    expect: Record<Role, Expected>;
+    request(fx: ProjectObjects, artifactId: number): [method: string, path: string, body?: string];
+    okStatus: number;
+  }[] = [
+    {
+      route: "POST /executions/{id}/artifacts",
+      expect: { ...WRITE },
+      request: (fx) => ["POST", `/executions/${fx.executionId}/artifacts?name=a.png`, "bytes"],
+      okStatus: 201,
+    },
+    {
+      route: "GET /artifacts/{id}",
+      expect: { ...READ },
+      request: (_fx, artifactId) => ["GET", `/artifacts/${artifactId}`],
+      okStatus: 200,
+    },
+  ];
+
+  describe.each(artifactRows)("$route", (row) => {
+    it.each(ROLES)("as %s answers as reading or recording results would", async (role) => {
+      const fx = await createProjectObjects();
+      const maintainerToken = await tokenFor("maintainer");
+      const made = await fetch(
+        `${server.url}/api/v1/executions/${fx.executionId}/artifacts?name=made.png`,
+        { method: "POST", headers: { authorization: `Bearer ${maintainerToken}` }, body: "png" },
+      );
+      const { id } = (await made.json()) as { id: number };
+      const token = await tokenFor(role);
+      const [method, path, body] = row.request(fx, id);
+      const response = await fetch(`${server.url}/api/v1${path}`, {
+        method,
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+        body,
+      });
+      const expected = row.expect[role];
+      const status = expected === "ok" ? row.okStatus : HTTP_STATUS[expected];
+      expect(response.status, await response.text()).toBe(status);
+    });
+  });
+});

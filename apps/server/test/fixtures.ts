@@ -1,9 +1,19 @@
-import { type Actor, createApiToken, type DatabaseHandle, type UserRole } from "@testtrack/core";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  type Actor,
+  createApiToken,
+  createLocalDiskStore,
+  type DatabaseHandle,
+  type UserRole,
+} from "@testtrack/core";
 import { createTestUser, openTestDatabase, type TestDatabase } from "@testtrack/core/testing";
 import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from "@trpc/client";
 import { TRPCError } from "@trpc/server";
 import { EventSource } from "eventsource";
 import pino from "pino";
+import type { ArtifactSettings } from "../src/artifacts";
 import { createContext } from "../src/context";
 import { createHttpHost } from "../src/http";
 import { createStepFeed, type StepFeed } from "../src/live";
@@ -133,6 +143,7 @@ export interface TestServer {
   url: string;
   trpcUrl: string;
   database: TestDatabase;
+  artifacts: ArtifactSettings;
   close(): Promise<void>;
 }
 
@@ -152,10 +163,20 @@ export async function startTestServer(
     /** Serve this built dashboard at `/`. */
     dashboardDir?: string;
     liveRecheckIntervalMs?: number;
+    /** The artifact store and limits (default: local disk in a temporary folder, 200 MB, 100). */
+    artifacts?: Partial<ArtifactSettings>;
   } = {},
 ): Promise<TestServer> {
   const ownDatabase = !options.database;
   const database = options.database ?? (await openTestDatabase());
+  const artifactDir = options.artifacts?.store
+    ? undefined
+    : await mkdtemp(join(tmpdir(), "testtrack-artifacts-"));
+  const artifacts: ArtifactSettings = {
+    store: options.artifacts?.store ?? createLocalDiskStore(artifactDir as string),
+    maxBytes: options.artifacts?.maxBytes ?? 200 * 1024 * 1024,
+    maxPerExecution: options.artifacts?.maxPerExecution ?? 100,
+  };
   const host = createHttpHost(
     {
       port: 0,
@@ -166,6 +187,7 @@ export async function startTestServer(
       development: options.development ?? false,
       dashboardDir: options.dashboardDir,
       liveRecheckIntervalMs: options.liveRecheckIntervalMs,
+      artifacts,
     },
     database,
     silentLog,
@@ -175,9 +197,11 @@ export async function startTestServer(
     url,
     trpcUrl: `${url}/trpc`,
     database,
+    artifacts,
     close: async () => {
       await host.close();
       if (ownDatabase) await database.close();
+      if (artifactDir) await rm(artifactDir, { recursive: true, force: true });
     },
   };
 }

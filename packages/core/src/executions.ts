@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { and, asc, desc, eq, getTableColumns, inArray, type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
 import { type Actor, assertRole, NEEDS, projectRoleSql, readableBy, readScopeOf } from "./actor";
+import { type ArtifactView, listExecutionArtifacts } from "./artifacts";
 import type { Database } from "./db";
 import { ConflictError, NotFoundError } from "./errors";
 import { failureFingerprint } from "./fingerprint";
@@ -143,6 +144,7 @@ export type ExecutionListItem = Omit<
 export type ExecutionDetail = Omit<TestExecution, "idempotencyKey" | "idempotencyFingerprint"> & {
   testCaseTitle: string;
   steps: TestExecutionStep[];
+  artifacts: ArtifactView[];
 };
 
 /**
@@ -310,7 +312,7 @@ export async function getExecution(
     .from(testExecutionSteps)
     .where(eq(testExecutionSteps.executionId, input.id))
     .orderBy(asc(testExecutionSteps.stepNumber));
-  return { ...row, steps };
+  return { ...row, steps, artifacts: await listExecutionArtifacts(db, input.id) };
 }
 
 type ExecutionFilters = Omit<z.output<typeof countExecutionsInput>, "projectId">;

@@ -1,4 +1,6 @@
 export * from "./actor";
+export * from "./artifactStore";
+export * from "./artifacts";
 export * from "./db";
 export * from "./embeddedPostgres";
 export * from "./errors";

@@ -1,4 +1,5 @@
 import {
+  ARTIFACT_KINDS,
   EXECUTION_RESULTS,
   EXECUTION_STATUSES,
   runs,
@@ -56,8 +57,27 @@ export const executionListItemSchema = rowSchema(testExecutions, [...idempotency
   .extend({ testCaseTitle: z.string() })
   .meta({ id: "ExecutionListItem" });
 
+export const artifactSchema = z
+  .object({
+    id: z.int(),
+    executionId: z.int(),
+    stepNumber: z.int().nullable(),
+    kind: z.enum(ARTIFACT_KINDS),
+    name: z.string(),
+    contentType: z.string(),
+    size: z.int(),
+    sha256: z.string(),
+    createdAt: z.iso.datetime(),
+    url: z.string().meta({ description: "A signed download URL, valid for 30 minutes" }),
+  })
+  .meta({ id: "Artifact" });
+
 export const executionSchema = rowSchema(testExecutions, idempotency)
-  .extend({ testCaseTitle: z.string(), steps: z.array(stepSchema) })
+  .extend({
+    testCaseTitle: z.string(),
+    steps: z.array(stepSchema),
+    artifacts: z.array(artifactSchema),
+  })
   .meta({ id: "Execution", description: "Every column of the execution, its steps in order" });
 
 export const executionPageSchema = z

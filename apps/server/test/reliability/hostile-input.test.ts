@@ -847,7 +847,12 @@ interface RestCase {
   path: string;
   id: () => number;
   base: () => Record<string, unknown>;
+  /** The input goes in the query and the body is raw bytes (the artifact upload). */
+  rawBody?: boolean;
 }
+
+/** An artifact of the owner's execution and its signed URL's query, made by the REST fuzz. */
+let artifact = { id: 0, expires: "", signature: "" };
 
 const REST_CASES: RestCase[] = [
   {
@@ -901,6 +906,20 @@ const REST_CASES: RestCase[] = [
     id: () => 0,
     base: () => ({ projectId: ids.projectId, testCases: [{ key: "fuzz.py::test_a", title: "A" }] }),
   },
+  {
+    method: "POST",
+    path: "/executions/{}/artifacts",
+    id: () => ids.executionId,
+    base: () => ({ name: "shot.png", kind: "screenshot", contentType: "image/png", stepNumber: 1 }),
+    rawBody: true,
+  },
+  { method: "GET", path: "/artifacts/{}", id: () => artifact.id, base: () => ({}) },
+  {
+    method: "GET",
+    path: "/artifacts/{}",
+    id: () => artifact.id,
+    base: () => ({ expires: artifact.expires, signature: artifact.signature }),
+  },
   // Last: it may delete the execution the others use.
   { method: "DELETE", path: "/executions/{}", id: () => ids.executionId, base: () => ({}) },
 ];
@@ -933,6 +952,21 @@ describe("hostile REST input", () => {
     const serverErrors: string[] = [];
     let tried = 0;
     try {
+      const uploaded = await fetch(
+        `${server.url}/api/v1/executions/${ids.executionId}/artifacts?name=a.png&kind=screenshot`,
+        {
+          method: "POST",
+          headers: { authorization: `Bearer ${tokens.owner}`, "content-type": "image/png" },
+          body: "not really a png",
+        },
+      );
+      const { id, url } = (await uploaded.json()) as { id: number; url: string };
+      const signed = new URL(url, server.url).searchParams;
+      artifact = {
+        id,
+        expires: signed.get("expires") ?? "",
+        signature: signed.get("signature") ?? "",
+      };
       for (const route of REST_CASES) {
         await fc.assert(
           fc.asyncProperty(
@@ -952,10 +986,11 @@ describe("hostile REST input", () => {
               tried++;
               const token = tokens[actor];
               const path = route.path.replace("{}", pathSegment(id));
-              const readsQuery = route.method === "GET" || route.method === "DELETE";
+              const readsQuery =
+                route.method === "GET" || route.method === "DELETE" || route.rawBody === true;
               let body: string | undefined;
               try {
-                body = readsQuery ? undefined : JSON.stringify(input);
+                body = readsQuery && !route.rawBody ? undefined : (JSON.stringify(input) ?? "raw");
               } catch {
                 body = "{";
               }
@@ -965,7 +1000,7 @@ describe("hostile REST input", () => {
                   method: route.method,
                   headers: {
                     ...(token ? { authorization: `Bearer ${token}` } : {}),
-                    ...(contentType && !readsQuery ? { "content-type": contentType } : {}),
+                    ...(contentType && body !== undefined ? { "content-type": contentType } : {}),
                   },
                   body,
                 },

@@ -1,3 +1,4 @@
+export * from "./artifacts";
 export * from "./enums";
 export * from "./executions";
 export * from "./health";

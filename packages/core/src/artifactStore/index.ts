@@ -1,0 +1,2 @@
+export * from "./localDisk";
+export * from "./store";

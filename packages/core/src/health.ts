@@ -547,10 +547,11 @@ export async function listFlakyTests(
         select p.*, t.title, t.key,
           (select json_agg(json_build_object('runId', x.id, 'key', x.key, 'branch', x.branch,
              'startedAt', x.started_at) order by x.started_at desc)
+           -- Newest first by run id (they grow with time): three index entries, not every flaky run.
            from (select r.id, r.key, r.branch, r.started_at from run_tests rt join runs r on r.id = rt.run_id
                  where rt.test_case_id = p.test_case_id and rt.outcome = 'flaky'
                    and r.started_at >= ${since}::timestamptz
-                 order by r.started_at desc limit 3) x) as evidence_runs,
+                 order by rt.run_id desc limit 3) x) as evidence_runs,
           (select json_agg(json_build_object('commitSha', o.commit_sha, 'passes', o.passes,
              'fails', o.fails) order by greatest(o.last_pass_at, o.last_fail_at) desc)
            from (select * from test_commit_outcomes o

@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import { z } from "zod";
+import type { ReadReplicaSettings } from "./readReplica";
 
 const port = z.coerce.number().int().min(0).max(65_535);
 const positiveInt = z.coerce.number().int().positive();
@@ -11,6 +12,12 @@ const configSchema = z
       .trim()
       .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
       .optional(),
+    DATABASE_READ_URL: z
+      .string()
+      .trim()
+      .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
+      .optional(),
+    TESTTRACK_READ_MAX_LAG_MS: positiveInt.default(2000),
     TESTTRACK_DATA_DIR: z.string().trim().min(1).optional(),
     PORT: port.default(3000),
     HOST: z.string().trim().min(1).default("127.0.0.1"),
@@ -52,6 +59,10 @@ const configSchema = z
       .transform((value) => value.split(",").map((part) => Number(part.trim())))
       .pipe(z.array(z.number().positive("must list positive numbers of seconds")).min(1).max(20)),
   })
+  .refine((c) => !c.DATABASE_READ_URL || c.DATABASE_URL, {
+    path: ["DATABASE_READ_URL"],
+    message: "needs DATABASE_URL: a replica of the embedded database is not supported",
+  })
   .refine((c) => !c.TESTTRACK_ADMIN_PASSWORD || c.TESTTRACK_ADMIN_EMAIL, {
     path: ["TESTTRACK_ADMIN_EMAIL"],
     message: "is required when TESTTRACK_ADMIN_PASSWORD is set",
@@ -63,6 +74,12 @@ const configSchema = z
 
 export interface Config {
   databaseUrl: string | undefined;
+  /**
+   * A streaming replica for lists, statistics, health and compare (DATABASE_READ_URL), read
+   * while it is within `maxLagMs` of the primary; a token that wrote within `maxLagMs` reads
+   * from the primary.
+   */
+  readReplica: ReadReplicaSettings | undefined;
   dataDir: string;
   port: number;
   host: string;
@@ -114,6 +131,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const workingDir = env.INIT_CWD ?? process.cwd();
   return {
     databaseUrl: c.DATABASE_URL,
+    readReplica: c.DATABASE_READ_URL
+      ? { url: c.DATABASE_READ_URL, maxLagMs: c.TESTTRACK_READ_MAX_LAG_MS, probeIntervalMs: 250 }
+      : undefined,
     dataDir: resolve(workingDir, c.TESTTRACK_DATA_DIR ?? ".testtrack-data"),
     port: c.PORT,
     host: c.HOST,

@@ -3,12 +3,20 @@ import { authenticateToken, type Database, type Session } from "@testtrack/core"
 import type { TRPCRequestInfo } from "@trpc/server/http";
 import type { Logger } from "pino";
 import type { StepFeed } from "./live";
+import type { ReadRouting } from "./readReplica";
 
 export type { Session };
 
 /** What every procedure sees. `authenticate` resolves the bearer token once per request. */
 export interface Context {
   db: Database;
+  /**
+   * For lists, statistics, health and compare: the read replica (DATABASE_READ_URL) when it is
+   * usable and this token has not written a moment ago, else the primary (`db`).
+   */
+  readonly readDb: Database;
+  /** Called around every mutation: this token's reads stay on the primary for a while. */
+  wrote(): void;
   log: Logger;
   requestId: string;
   development: boolean;
@@ -24,6 +32,7 @@ export interface ContextDeps {
   log: Logger;
   development: boolean;
   stepFeed?: StepFeed;
+  reads?: ReadRouting;
 }
 
 export function bearerToken(header: string | undefined): string | null {
@@ -36,9 +45,15 @@ export function createContext(
   request: { token: string | null; requestId: string; log?: Logger },
 ): Context {
   let session: Promise<Session> | undefined;
-  const { db } = deps;
+  const { db, reads } = deps;
   return {
     db,
+    get readDb() {
+      return reads ? reads.readerFor(request.token) : db;
+    },
+    wrote() {
+      reads?.wrote(request.token);
+    },
     log: request.log ?? deps.log,
     requestId: request.requestId,
     development: deps.development,

@@ -10,6 +10,7 @@ import type { Config } from "./config";
 import { requestContext } from "./context";
 import { serveDashboard } from "./dashboard";
 import { createStepFeed } from "./live";
+import { createReadRouting, type ReadReplicaSettings } from "./readReplica";
 import { createRestHandler, isRestPath } from "./rest/handler";
 import { appRouter } from "./router";
 
@@ -27,6 +28,8 @@ type HostConfig = Pick<
   Config,
   "port" | "host" | "corsOrigins" | "maxBodyBytes" | "maxBatchSize" | "development"
 > & {
+  /** A streaming replica for lists, statistics, health and compare (DATABASE_READ_URL). */
+  readReplica?: ReadReplicaSettings;
   /** The built dashboard (apps/web/dist) to serve at `/`; none when absent. */
   dashboardDir?: string;
   /** How often a quiet live stream re-checks its access (default: as often as it pings). */
@@ -50,7 +53,8 @@ export function createHttpHost(
   const stepFeed = createStepFeed(database, log, {
     recheckIntervalMs: config.liveRecheckIntervalMs,
   });
-  const deps = { db: database.db, log, development: config.development, stepFeed };
+  const reads = createReadRouting(database, config.readReplica, log);
+  const deps = { db: database.db, log, development: config.development, stepFeed, reads };
   const logRequests = pinoHttp({
     logger: log,
     genReqId: (req, res) => {
@@ -154,6 +158,7 @@ export function createHttpHost(
       // Then any subscription still starting ends instead of holding the server open.
       await stepFeed.close();
       await closed;
+      await reads.close();
     },
   };
 }

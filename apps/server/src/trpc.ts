@@ -90,6 +90,17 @@ async function* withMappedErrors<T>(events: AsyncIterable<T>): AsyncGenerator<T>
   }
 }
 
+/** A mutation keeps its token's next reads on the primary: a client sees its own writes. */
+const readYourWrites = t.middleware(async ({ ctx, type, next }) => {
+  if (type !== "mutation") return next();
+  ctx.wrote();
+  try {
+    return await next();
+  } finally {
+    ctx.wrote();
+  }
+});
+
 const authenticated = t.middleware(async ({ ctx, next }) => {
   const session = await ctx.authenticate();
   return next({ ctx: { ...ctx, user: session.user, actor: session.actor, session } });
@@ -97,7 +108,7 @@ const authenticated = t.middleware(async ({ ctx, next }) => {
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
-export const publicProcedure = t.procedure.use(mapErrors);
+export const publicProcedure = t.procedure.use(mapErrors).use(readYourWrites);
 export const authedProcedure = publicProcedure.use(authenticated);
 export const adminProcedure = authedProcedure.use(({ ctx, next }) => {
   if (ctx.user.role !== "admin") {

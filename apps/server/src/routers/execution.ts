@@ -29,12 +29,12 @@ export const executionRouter = router({
   history: authedProcedure
     .meta(rest("GET", "/tests/{id}/executions", "A test case's executions"))
     .input(executionHistoryInput)
-    .query(({ ctx, input }) => executionHistory(ctx.db, ctx.actor, input)),
+    .query(({ ctx, input }) => executionHistory(ctx.readDb, ctx.actor, input)),
   /** [GET /executions] */
   list: authedProcedure
     .meta(rest("GET", "/executions", "List executions"))
     .input(listExecutionsInput)
-    .query(({ ctx, input }) => listExecutions(ctx.db, ctx.actor, input)),
+    .query(({ ctx, input }) => listExecutions(ctx.readDb, ctx.actor, input)),
   /** [GET /executions/{id}] */
   get: authedProcedure
     .meta(rest("GET", "/executions/{id}", "An execution with its steps"))

@@ -16,12 +16,12 @@ export const healthRouter = router({
   flaky: authedProcedure
     .meta(rest("GET", "/health/flaky", "Flaky tests of a project, most evidence first"))
     .input(flakyTestsInput)
-    .query(({ ctx, input }) => listFlakyTests(ctx.db, ctx.actor, input)),
+    .query(({ ctx, input }) => listFlakyTests(ctx.readDb, ctx.actor, input)),
   /** Failures grouped by fingerprint, per project or per run (`isNew`: first seen in the run). */
   failureGroups: authedProcedure
     .meta(rest("GET", "/health/failure-groups", "Failure groups of a project or a run"))
     .input(failureGroupsInput)
-    .query(({ ctx, input }) => listFailureGroups(ctx.db, ctx.actor, input)),
+    .query(({ ctx, input }) => listFailureGroups(ctx.readDb, ctx.actor, input)),
   /**
    * One test: its latest outcomes, pass rate, durations, flaky evidence, failure groups,
    * duration regression and quarantine.
@@ -29,7 +29,7 @@ export const healthRouter = router({
   test: authedProcedure
     .meta(rest("GET", "/tests/{testCaseId}/health", "One test's health"))
     .input(testHealthInput)
-    .query(({ ctx, input }) => testHealth(ctx.db, ctx.actor, input)),
+    .query(({ ctx, input }) => testHealth(ctx.readDb, ctx.actor, input)),
   /** Recomputes the project's health roll-ups from its finished runs (maintainer). */
   rebuild: authedProcedure
     .meta(rest("POST", "/health/rebuild", "Rebuild a project's health roll-ups"))

@@ -38,7 +38,7 @@ export const runRouter = router({
   list: authedProcedure
     .meta(rest("GET", "/runs", "List runs"))
     .input(listRunsInput)
-    .query(({ ctx, input }) => listRuns(ctx.db, ctx.actor, input)),
+    .query(({ ctx, input }) => listRuns(ctx.readDb, ctx.actor, input)),
   get: authedProcedure
     .meta(rest("GET", "/runs/{id}", "A run with its tests"))
     .input(getRunInput)
@@ -46,5 +46,5 @@ export const runRouter = router({
   compare: authedProcedure
     .meta(rest("GET", "/runs/{runId}/compare", "Compare a run with a base run"))
     .input(compareRunsInput)
-    .query(({ ctx, input }) => compareRuns(ctx.db, ctx.actor, input)),
+    .query(({ ctx, input }) => compareRuns(ctx.readDb, ctx.actor, input)),
 });

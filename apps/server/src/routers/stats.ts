@@ -7,5 +7,5 @@ export const statsRouter = router({
   get: authedProcedure
     .meta(rest("GET", "/executions/stats", "Execution statistics"))
     .input(statisticsInput)
-    .query(({ ctx, input }) => executionStatistics(ctx.db, ctx.actor, input)),
+    .query(({ ctx, input }) => executionStatistics(ctx.readDb, ctx.actor, input)),
 });

@@ -28,7 +28,7 @@ export const testCaseRouter = router({
   list: authedProcedure
     .meta(rest("GET", "/tests", "List test cases"))
     .input(listTestCasesInput)
-    .query(({ ctx, input }) => listTestCases(ctx.db, ctx.actor, input)),
+    .query(({ ctx, input }) => listTestCases(ctx.readDb, ctx.actor, input)),
   update: authedProcedure
     .meta(rest("PATCH", "/tests/{id}", "Change a test case"))
     .input(updateTestCaseInput)

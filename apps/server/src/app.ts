@@ -14,6 +14,7 @@ import {
   timeOutQuietRuns,
 } from "@testtrack/core";
 import pino, { type Logger } from "pino";
+import { startArtifactDeletionWorker } from "./artifactDeletionWorker";
 import type { Config } from "./config";
 import { DEFAULT_DASHBOARD_DIR } from "./dashboard";
 import { createHttpHost } from "./http";
@@ -70,6 +71,7 @@ export async function startServer(
       throw error;
     });
     const sweeper = startSweeper(database, config, log);
+    const artifactDeletions = startArtifactDeletionWorker(database.db, artifactStore, log);
     const webhooks = startWebhookWorker(
       database,
       { ...config.webhooks, dashboardUrl: config.publicUrl ?? url },
@@ -85,6 +87,7 @@ export async function startServer(
       close: async () => {
         clearInterval(sweeper);
         await webhooks.stop();
+        await artifactDeletions.stop();
         await host.close();
         await closeDatabase();
       },

@@ -211,13 +211,13 @@ function feed(req: IncomingMessage, meter: ArtifactMeter): Promise<void> {
       meter.destroy(error);
       reject(error);
     };
+    meter.once("error", reject);
     // The connection may have closed while the upload was being checked.
     if (req.destroyed) return aborted();
     req.once("error", aborted);
     req.once("close", () => {
       if (!req.complete) aborted();
     });
-    meter.once("error", reject);
     meter.once("finish", resolve);
     req.pipe(meter);
   });

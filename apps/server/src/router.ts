@@ -1,4 +1,5 @@
 import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
+import { artifactRouter } from "./routers/artifact";
 import { authRouter } from "./routers/auth";
 import { executionRouter } from "./routers/execution";
 import { healthRouter } from "./routers/health";
@@ -21,6 +22,7 @@ export const appRouter = router({
   quarantine: quarantineRouter,
   testCase: testCaseRouter,
   execution: executionRouter,
+  artifact: artifactRouter,
   step: stepRouter,
   stats: statsRouter,
   webhook: webhookRouter,

@@ -1,4 +1,5 @@
-import { createApiToken } from "@testtrack/core";
+import { randomUUID } from "node:crypto";
+import { artifacts, createApiToken } from "@testtrack/core";
 import { createTestUser, openTestDatabase, type TestDatabase } from "@testtrack/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appRouter } from "../src/router";
@@ -36,6 +37,8 @@ interface ProjectObjects extends OwnedObjects {
   projectId: number;
   runId: number;
   webhookId: number;
+  /** An artifact row of the execution (its bytes are not needed by the procedures). */
+  artifactId: number;
   /** A member no cell is, whom membership rows change. */
   extraUserId: number;
 }
@@ -438,6 +441,11 @@ const rows: Row[] = [
     expect: { ...WRITE },
   },
   {
+    procedure: "artifact.delete",
+    call: (caller, fx) => caller.artifact.delete({ id: fx.artifactId }),
+    expect: { ...MANAGE },
+  },
+  {
     procedure: "stats.get",
     call: (caller, fx) => caller.stats.get({ projectId: fx.projectId, testCaseId: fx.testCaseId }),
     sees: (stats: { totalExecutions: number }) => stats.totalExecutions > 0,
@@ -459,6 +467,7 @@ const missingObjects: ProjectObjects = {
   projectId: MISSING_ID,
   runId: MISSING_ID,
   webhookId: MISSING_ID,
+  artifactId: MISSING_ID,
   extraUserId: MISSING_ID,
   testCaseId: MISSING_ID,
   executionId: MISSING_ID,
@@ -516,10 +525,25 @@ async function createProjectObjects(): Promise<ProjectObjects> {
   });
   const stepId = recorded.steps[0]?.id;
   if (stepId === undefined) throw new Error("step.record returned no step");
+  const [artifact] = await db.db
+    .insert(artifacts)
+    .values({
+      projectId: project.id,
+      executionId,
+      kind: "screenshot",
+      name: "matrix.png",
+      contentType: "image/png",
+      size: 0,
+      sha256: "0".repeat(64),
+      storageKey: `${project.id}/${randomUUID()}`,
+    })
+    .returning({ id: artifacts.id });
+  if (!artifact) throw new Error("no artifact row");
   return {
     projectId: project.id,
     runId: run.id,
     webhookId: webhook.id,
+    artifactId: artifact.id,
     extraUserId: extra.id,
     testCaseId: testCase.id,
     executionId,
@@ -601,6 +625,7 @@ const restRows: RestRow[] = [
     request: (fx) => ["PATCH", `/executions/${fx.executionId}`, { consoleLog: "matrix" }],
   },
   { procedure: "execution.delete", request: (fx) => ["DELETE", `/executions/${fx.executionId}`] },
+  { procedure: "artifact.delete", request: (fx) => ["DELETE", `/artifacts/${fx.artifactId}`] },
   {
     procedure: "stats.get",
     request: (fx) => [

@@ -194,6 +194,7 @@ export const REST_OUTPUTS: Record<string, z.ZodType> = {
   "execution.get": executionSchema,
   "execution.update": rowSchema(testExecutions, idempotency),
   "execution.delete": z.object({ id: z.int() }),
+  "artifact.delete": z.object({ id: z.int() }),
   "stats.get": statisticsSchema,
   "step.record": recordedStepsSchema,
   "step.list": z.array(stepSchema),

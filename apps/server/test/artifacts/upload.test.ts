@@ -12,7 +12,7 @@ import {
   startTestServer,
   type TestPrincipal,
   type TestServer,
-} from "./fixtures";
+} from "../fixtures";
 
 let server: TestServer;
 let member: TestPrincipal;

@@ -1,4 +1,5 @@
-import { encodeCursor } from "@testtrack/core";
+import { randomUUID } from "node:crypto";
+import { artifacts, encodeCursor } from "@testtrack/core";
 import { openTestDatabase, type TestDatabase } from "@testtrack/core/testing";
 import { TRPCError } from "@trpc/server";
 import fc from "fast-check";
@@ -37,6 +38,8 @@ let ids: {
   userId: number;
 };
 let foreignIds: number[];
+/** An artifact row of the owner's execution, for artifact.delete. */
+let artifactRowId: number;
 
 beforeAll(async () => {
   h = await openTestDatabase();
@@ -84,6 +87,20 @@ beforeAll(async () => {
     tokenId: token.id,
     userId: owner.id,
   };
+  const [artifactRow] = await h.db
+    .insert(artifacts)
+    .values({
+      projectId: project.id,
+      executionId: started.executionId,
+      kind: "log",
+      name: "fuzzed.log",
+      contentType: "text/plain",
+      size: 0,
+      sha256: "0".repeat(64),
+      storageKey: `${project.id}/${randomUUID()}`,
+    })
+    .returning({ id: artifacts.id });
+  artifactRowId = artifactRow?.id ?? 0;
   foreignIds = [
     ids.projectId,
     ids.runId,
@@ -466,6 +483,12 @@ const PROCEDURES: ProcedureCase[] = [
     actors: destructive,
     base: () => ({ id: ids.executionId }),
     call: (c, i) => c.execution.delete(i),
+  },
+  {
+    name: "artifact.delete",
+    actors: destructive,
+    base: () => ({ id: artifactRowId }),
+    call: (c, i) => c.artifact.delete(i),
   },
   {
     name: "step.record",
@@ -920,6 +943,7 @@ const REST_CASES: RestCase[] = [
     id: () => artifact.id,
     base: () => ({ expires: artifact.expires, signature: artifact.signature }),
   },
+  { method: "DELETE", path: "/artifacts/{}", id: () => artifact.id, base: () => ({}) },
   // Last: it may delete the execution the others use.
   { method: "DELETE", path: "/executions/{}", id: () => ids.executionId, base: () => ({}) },
 ];

@@ -1,0 +1,243 @@
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import {
+  type ArtifactStore,
+  artifactDeletions,
+  artifacts,
+  createLocalDiskStore,
+} from "@testtrack/core";
+import { sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startArtifactDeletionWorker } from "../../src/artifactDeletionWorker";
+import {
+  createOwnedObjects,
+  createTestPrincipal,
+  silentLog,
+  startTestServer,
+  type TestPrincipal,
+  type TestServer,
+} from "../fixtures";
+
+let server: TestServer;
+let member: TestPrincipal;
+let store: ArtifactStore;
+let storeDir: string;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  store = server.artifacts.store;
+  storeDir = store.description.replace(/^local disk \((.*)\)$/, "$1");
+  member = await createTestPrincipal(server.database);
+});
+afterAll(() => server.close());
+
+const db = () => server.database.db;
+
+async function uploadTo(executionId: number, name = "shot.png") {
+  const response = await fetch(
+    `${server.url}/api/v1/executions/${executionId}/artifacts?name=${name}`,
+    {
+      method: "POST",
+      headers: { authorization: `Bearer ${member.token}`, "content-type": "image/png" },
+      body: `bytes of ${name}`,
+    },
+  );
+  expect(response.status).toBe(201);
+  const { id } = (await response.json()) as { id: number };
+  const [row] = await db().select().from(artifacts).where(sql`${artifacts.id} = ${id}`);
+  if (!row) throw new Error("no row");
+  return row;
+}
+
+function worker(storeOverride: ArtifactStore = store) {
+  return startArtifactDeletionWorker(db(), storeOverride, silentLog, {
+    pollMs: 60_000,
+    claimMs: 60_000,
+    retryDelaysMs: [5_000, 60_000],
+  });
+}
+
+async function drained(storeOverride?: ArtifactStore) {
+  const running = worker(storeOverride);
+  const removed = await running.drain();
+  await running.stop();
+  return removed;
+}
+
+const outbox = () => db().select().from(artifactDeletions);
+/** Everything due later becomes due now, as if the time had passed. */
+const makeDue = () =>
+  db().update(artifactDeletions).set({ dueAt: sql`now() - interval '1 second'` });
+
+describe("deleting rows removes the bytes after commit", () => {
+  it("artifact.delete queues the bytes, and the worker removes them", async () => {
+    const { executionId } = await createOwnedObjects(member);
+    const row = await uploadTo(executionId);
+    expect(await store.exists(row.storageKey)).toBe(true);
+    await member.caller.artifact.delete({ id: row.id });
+    expect((await outbox()).map((entry) => entry.storageKey)).toEqual([row.storageKey]);
+    expect(await store.exists(row.storageKey)).toBe(true);
+    expect(await drained()).toBe(1);
+    expect(await store.exists(row.storageKey)).toBe(false);
+    expect(await outbox()).toEqual([]);
+    await expect(member.caller.artifact.delete({ id: row.id })).rejects.toMatchObject({
+      code: "NOT_FOUND",
+    });
+  });
+
+  it.each([
+    [
+      "an execution",
+      (ids: { executionId: number }) => member.caller.execution.delete({ id: ids.executionId }),
+    ],
+    [
+      "a test case",
+      (ids: { testCaseId: number }) => member.caller.testCase.delete({ id: ids.testCaseId }),
+    ],
+    [
+      "a project",
+      async (ids: { executionId: number }) => {
+        const { projectId } = await member.caller.execution.get({ id: ids.executionId });
+        return member.caller.project.delete({ id: projectId });
+      },
+    ],
+  ])("deleting %s removes every artifact's bytes", async (what, remove) => {
+    const ids =
+      what === "a project"
+        ? await (async () => {
+            const project = await member.caller.project.create({
+              slug: `doomed-${Date.now()}`,
+              name: "Doomed",
+            });
+            const testCase = await member.caller.testCase.create({
+              projectId: project.id,
+              title: "Doomed case",
+            });
+            const { executionId } = await member.caller.execution.start({
+              testCaseId: testCase.id,
+            });
+            return { executionId, testCaseId: testCase.id };
+          })()
+        : await createOwnedObjects(member);
+    const rows = [
+      await uploadTo(ids.executionId, "a.png"),
+      await uploadTo(ids.executionId, "b.png"),
+    ];
+    await remove(ids as never);
+    expect(
+      await db().select().from(artifacts).where(sql`${artifacts.executionId} = ${ids.executionId}`),
+    ).toEqual([]);
+    expect((await outbox()).map((entry) => entry.storageKey).sort()).toEqual(
+      rows.map((row) => row.storageKey).sort(),
+    );
+    expect(await drained()).toBe(2);
+    for (const row of rows) expect(await store.exists(row.storageKey)).toBe(false);
+    expect(await outbox()).toEqual([]);
+  });
+
+  it("retries a failed deletion later, with the error recorded", async () => {
+    const { executionId } = await createOwnedObjects(member);
+    const row = await uploadTo(executionId);
+    await member.caller.artifact.delete({ id: row.id });
+    let failures = 1;
+    const flaky: ArtifactStore = {
+      ...store,
+      delete: async (key) => {
+        if (failures-- > 0) throw new Error("the store is down");
+        await store.delete(key);
+      },
+    };
+    expect(await drained(flaky)).toBe(0);
+    const [entry] = await outbox();
+    expect(entry).toMatchObject({ attempts: 1, lastError: "the store is down" });
+    expect(entry && entry.dueAt.getTime() > Date.now() + 3_000).toBe(true);
+    expect(await drained(flaky)).toBe(0); // not due yet
+    await makeDue();
+    expect(await drained(flaky)).toBe(1);
+    expect(await store.exists(row.storageKey)).toBe(false);
+    expect(await outbox()).toEqual([]);
+  });
+});
+
+/** Runs crashChild.ts in MODE until it says it reached its moment, then kills it with SIGKILL. */
+async function killAt(mode: string, executionId: number): Promise<Record<string, unknown>> {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", fileURLToPath(new URL("./crashChild.ts", import.meta.url))],
+    {
+      env: {
+        ...process.env,
+        DATABASE_URL: server.database.url,
+        STORE_DIR: storeDir,
+        MODE: mode,
+        ACTOR: JSON.stringify(member.actor),
+        EXECUTION_ID: String(executionId),
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let errors = "";
+  child.stderr.on("data", (chunk) => {
+    errors += chunk;
+  });
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  const detail = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    createInterface({ input: child.stdout }).on("line", (line) => {
+      if (line.startsWith("ready ")) resolve(JSON.parse(line.slice(6)));
+    });
+    child.once("exit", () => reject(new Error(`the child exited early: ${errors}`)));
+  });
+  child.kill("SIGKILL");
+  await exited;
+  return detail;
+}
+
+describe("a process killed between the database and the store", () => {
+  it("after the bytes were stored but before the row: the abandoned upload's bytes are removed", async () => {
+    const { executionId } = await createOwnedObjects(member);
+    const { storageKey } = (await killAt("upload-stored", executionId)) as { storageKey: string };
+    expect(await store.exists(storageKey)).toBe(true);
+    expect(
+      await db().select().from(artifacts).where(sql`${artifacts.storageKey} = ${storageKey}`),
+    ).toEqual([]);
+    // The guard waits out the upload grace period first: nothing is removed early.
+    expect(await drained()).toBe(0);
+    expect(await store.exists(storageKey)).toBe(true);
+    await makeDue();
+    expect(await drained()).toBe(1);
+    expect(await store.exists(storageKey)).toBe(false);
+    expect(await outbox()).toEqual([]);
+  }, 30_000);
+
+  it("after the deletion committed but before the bytes went: the next worker removes them", async () => {
+    const { executionId } = await createOwnedObjects(member);
+    const row = await uploadTo(executionId);
+    await killAt("deleted-not-removed", executionId);
+    expect(await db().select().from(artifacts).where(sql`${artifacts.id} = ${row.id}`)).toEqual([]);
+    expect(await store.exists(row.storageKey)).toBe(true);
+    expect(await drained()).toBe(1);
+    expect(await store.exists(row.storageKey)).toBe(false);
+    expect(await outbox()).toEqual([]);
+  }, 30_000);
+
+  it("after the bytes went but before the outbox row: the claim lapses and a retry finishes", async () => {
+    const { executionId } = await createOwnedObjects(member);
+    const row = await uploadTo(executionId);
+    await member.caller.artifact.delete({ id: row.id });
+    expect(await killAt("removed-not-finished", executionId)).toEqual({ claimed: 1 });
+    expect(await store.exists(row.storageKey)).toBe(false);
+    expect(await outbox()).toHaveLength(1);
+    expect(await drained()).toBe(0); // still claimed by the dead worker
+    await makeDue();
+    expect(await drained()).toBe(1);
+    expect(await outbox()).toEqual([]);
+  }, 30_000);
+});
+
+it("keeps the local store's objects under its root, whatever the key says", async () => {
+  const local = createLocalDiskStore(storeDir);
+  for (const key of ["../../etc/passwd", "1/../../x", "/abs", "1/not-a-uuid"]) {
+    await expect(local.exists(key)).rejects.toThrow(/not an artifact storage key/);
+  }
+});

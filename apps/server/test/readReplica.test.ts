@@ -148,7 +148,11 @@ describe.skipIf(!pgBin)("a read replica (DATABASE_READ_URL)", () => {
   it("serves execution.list from the replica: its pg_stat_activity sees the query", async () => {
     const testCase = await member.caller.testCase.create({ title: "Read from the replica" });
     const { executionId } = await member.caller.execution.start({ testCaseId: testCase.id });
+    const written = Date.now();
     await onReplica(executionId);
+    console.log(
+      `a write reached the replica (visible to a query there) in ${Date.now() - written} ms`,
+    );
     await sleep(600); // a lag probe sees the replica caught up
     expect(await executionQueriesOnReplica()).toEqual([]);
     expect(await listedIds(reader)).toContain(executionId);

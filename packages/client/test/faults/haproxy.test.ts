@@ -127,18 +127,23 @@ function follow(url: string, token: string, executionId: number) {
   return { received, ended };
 }
 
+/** A fresh database with a member, three instances on it and HAProxy in front of them. */
+async function startCluster() {
+  const database = await openTestDatabase();
+  cleanups.push(() => database.close());
+  const member = await createTestPrincipal(database);
+  const ports = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const [lbPort, ...instancePorts] = ports as [number, number, number, number];
+  const addresses = instancePorts.map((port) => `127.0.0.1:${port}`);
+  const instances = await Promise.all(instancePorts.map((port) => startInstance(database, port)));
+  await startBalancer(`127.0.0.1:${lbPort}`, addresses);
+  return { database, member, instances, instancePorts, balancer: `http://127.0.0.1:${lbPort}` };
+}
+
 it.skipIf("skip" in haproxy)(
   `loses and duplicates no step of ${RECORDERS} recorders through HAProxy when an instance is killed mid-way and restarted; subscribers on the survivors keep receiving`,
   async () => {
-    const database = await openTestDatabase();
-    cleanups.push(() => database.close());
-    const member = await createTestPrincipal(database);
-    const ports = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-    const [lbPort, ...instancePorts] = ports as [number, number, number, number];
-    const addresses = instancePorts.map((port) => `127.0.0.1:${port}`);
-    const instances = await Promise.all(instancePorts.map((port) => startInstance(database, port)));
-    await startBalancer(`127.0.0.1:${lbPort}`, addresses);
-    const balancer = `http://127.0.0.1:${lbPort}`;
+    const { database, member, instances, instancePorts, balancer } = await startCluster();
 
     const client = createTestTrackClient({ url: balancer, token: member.token });
     const testCase = await client.testCase.create.mutate({ title: "Recorded through HAProxy" });
@@ -233,4 +238,38 @@ it.skipIf("skip" in haproxy)(
     );
   },
   FULL ? 600_000 : 180_000,
+);
+
+/** Steps per second of `recorders` unpaced recorders of `steps` steps each against `url`. */
+async function ingestRate(url: string, token: string, recorders: number, steps: number) {
+  const client = createTestTrackClient({ url, token });
+  const testCase = await client.testCase.create.mutate({ title: `Ingest through ${url}` });
+  const started = Date.now();
+  await Promise.all(
+    Array.from({ length: recorders }, async () => {
+      const run = await recordExecution(client, { testCaseId: testCase.id, batchSize: 50 });
+      for (let n = 1; n <= steps; n++) {
+        run.step({ stepDescription: `step ${n}`, result: "pass" });
+        if (n % 50 === 0) await run.flush();
+      }
+      await run.finish();
+    }),
+  );
+  return Math.round((recorders * steps * 1000) / (Date.now() - started));
+}
+
+it.runIf(FULL && "path" in haproxy)(
+  "measures ingest through HAProxy and three instances against one instance directly",
+  async () => {
+    const { member, instances, balancer } = await startCluster();
+    const direct = instances[0]?.url ?? "";
+    await ingestRate(balancer, member.token, RECORDERS, 200); // warm-up
+    const one = await ingestRate(direct, member.token, RECORDERS, 2_500);
+    const three = await ingestRate(balancer, member.token, RECORDERS, 2_500);
+    console.log(
+      `ingest, ${RECORDERS} recorders × 2,500 steps, batches of 50: one instance directly ${one} steps/s; three behind HAProxy ${three} steps/s (×${(three / one).toFixed(2)})`,
+    );
+    expect(three).toBeGreaterThan(0);
+  },
+  600_000,
 );

@@ -312,6 +312,8 @@ export async function claimDeliveries(
           select d.id from webhook_deliveries d
           where d.status = 'pending' and d.next_attempt_at <= now()
             and (d.claimed_until is null or d.claimed_until < now())
+            -- A disabled webhook's deliveries wait: enabling it again sends them.
+            and exists (select 1 from webhooks w where w.id = d.webhook_id and w.enabled)
           order by d.next_attempt_at, d.id
           limit ${options.limit}
           for update skip locked)

@@ -281,5 +281,13 @@ describe("webhook outbox", () => {
     );
     expect(after?.enabled).toBe(false);
     expect(after?.disabled_reason).toMatch(/failed for 72 hours \(last: ECONNREFUSED\)/);
+    // A disabled webhook's deliveries wait; the enabled one's are claimed.
+    await h.db.execute(
+      sql`update webhook_deliveries set claimed_until = null where project_id = ${project.id}`,
+    );
+    const waiting = (await claimDeliveries(h.db, { limit: 100, claimMs: 60_000 })).filter(
+      (d) => d.projectId === project.id,
+    );
+    expect(new Set(waiting.map((d) => d.webhookId))).toEqual(new Set([failedOnMain.id]));
   });
 });

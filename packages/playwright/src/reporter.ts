@@ -19,6 +19,7 @@ import {
   type TestTrackClient,
   type TriggeredBy,
 } from "@testtrack/client";
+import { type ArtifactKind, createArtifactUploader, kindOf } from "@testtrack/client/artifacts";
 import {
   closeExecution,
   closeExecutionsSync,
@@ -63,6 +64,8 @@ export interface TestTrackReporterOptions {
   retry?: RetryOptions;
   /** Longest wait at the end of the run for uploads to finish. Default 60 s. */
   flushTimeoutMs?: number;
+  /** Upload each attempt's attachments (screenshots, videos, traces) as artifacts. Default true. */
+  uploadAttachments?: boolean;
 }
 
 type ExecutionUpdate = Omit<RouterInputs["execution"]["update"], "id">;
@@ -97,6 +100,7 @@ interface Attempt {
 export class TestTrackReporter implements Reporter {
   private readonly server: ServerAddress | undefined;
   private readonly client: TestTrackClient | undefined;
+  private readonly uploadArtifact: ReturnType<typeof createArtifactUploader> | undefined;
   private readonly catalog: TestCaseCatalog | undefined;
   /** The run (CI build) this process records into: joined in onBegin, where the shard is known. */
   private runJoin: RunJoin | undefined;
@@ -119,6 +123,9 @@ export class TestTrackReporter implements Reporter {
     }
     this.server = server;
     this.client = createTestTrackClient(this.server);
+    if (options.uploadAttachments !== false) {
+      this.uploadArtifact = createArtifactUploader(this.server);
+    }
     this.catalog = new TestCaseCatalog(this.client, this.retry, projectIdFrom(options, warn));
     // Playwright ends the run itself on SIGINT (onEnd follows), but SIGTERM kills it outright.
     closeOnExit(() => this.closeOpenSync());
@@ -300,6 +307,27 @@ export class TestTrackReporter implements Reporter {
       this.recorded.push(execution);
     } catch (error) {
       this.reportUploadError(attempt.test, attempt.result, error);
+    }
+    await this.uploadAttachments(attempt, run.executionId);
+  }
+
+  /** Each attachment with a file or bytes (screenshot, video, trace...) becomes an artifact. */
+  private async uploadAttachments(attempt: Attempt, executionId: number): Promise<void> {
+    const upload = this.uploadArtifact;
+    if (!upload) return;
+    for (const attachment of attempt.result.attachments) {
+      const source = attachment.path ?? attachment.body;
+      if (!source) continue;
+      const name = attachmentFileName(attachment);
+      try {
+        await upload(executionId, source, {
+          name,
+          contentType: attachment.contentType,
+          kind: attachmentKind(attachment.name, attachment.contentType, name),
+        });
+      } catch (error) {
+        this.reportUploadError(attempt.test, attempt.result, error);
+      }
     }
   }
 
@@ -506,4 +534,22 @@ function unfinishedOutcome(result: TestResult, runStatus: FullResult["status"]):
     result: "error",
     errorMessage: `The Playwright run ended (${runStatus}) before this test reported a result.`,
   };
+}
+
+type Attachment = TestResult["attachments"][number];
+
+/** The file's own name (`test-failed-1.png`, `video.webm`), or the attachment's, made safe. */
+function attachmentFileName(attachment: Attachment): string {
+  const fromPath = attachment.path?.split(/[\\/]/).pop();
+  const name = fromPath || attachment.name || "attachment";
+  const safe = [...name]
+    .map((char) => (char === "/" || char === "\\" || char.charCodeAt(0) < 0x20 ? "_" : char))
+    .join("")
+    .slice(0, 255);
+  return safe === "." || safe === ".." ? "attachment" : safe;
+}
+
+function attachmentKind(name: string, contentType: string, fileName: string): ArtifactKind {
+  if (name === "screenshot" || name === "video" || name === "trace") return name;
+  return kindOf(contentType, fileName);
 }

@@ -1214,6 +1214,18 @@ export type AppRouter = TRPCBuiltRouter<
           skippedSteps: number;
           failureFingerprint: null | string;
           testCaseTitle: string;
+          artifacts: Array<{
+            name: string;
+            id: number;
+            createdAt: string;
+            kind: "log" | "trace" | "screenshot" | "video" | "other";
+            url: string;
+            size: number;
+            executionId: number;
+            stepNumber: null | number;
+            contentType: string;
+            sha256: string;
+          }>;
         };
       }>;
       update: TRPCMutationProcedure<{
@@ -1307,6 +1319,13 @@ export type AppRouter = TRPCBuiltRouter<
           };
           id: string;
         };
+      }>;
+    };
+    artifact: {
+      delete: TRPCMutationProcedure<{
+        meta: object;
+        input: { id: number };
+        output: { id: number };
       }>;
     };
     step: {

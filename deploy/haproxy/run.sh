@@ -43,12 +43,11 @@ wait_healthy() {
 for i in 1 2 3; do
   port=$((first_port + i - 1))
   export "TESTTRACK_INSTANCE_$i=127.0.0.1:$port"
+  # All at once: on a new database one migrates while the others wait for its lock.
   PORT="$port" HOST=127.0.0.1 node --enable-source-maps apps/server/dist/main.js &
   pids+=("$!")
-  # The first instance migrates the database alone; the others then find nothing to do.
-  if [ "$i" = 1 ]; then wait_healthy "127.0.0.1:$port"; fi
 done
-for i in 2 3; do wait_healthy "127.0.0.1:$((first_port + i - 1))"; done
+for i in 1 2 3; do wait_healthy "127.0.0.1:$((first_port + i - 1))"; done
 
 haproxy -f deploy/haproxy/haproxy.cfg -db &
 pids+=("$!")

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import {
+  ConflictError,
   countUsers,
   createLocalDiskStore,
   createUser,
@@ -123,7 +124,7 @@ async function ensureAdmin(database: DatabaseHandle, config: Config) {
   const { db } = database;
   if (config.admin) {
     if (!(await findUserByEmail(db, config.admin.email))) {
-      await createUser(db, { ...config.admin, name: "Administrator", role: "admin" });
+      await createUnlessRaced(database, { ...config.admin, name: "Administrator", role: "admin" });
     }
     return undefined;
   }
@@ -132,8 +133,29 @@ async function ensureAdmin(database: DatabaseHandle, config: Config) {
     email: "admin@testtrack.local",
     password: randomBytes(18).toString("base64url"),
   };
-  await createUser(db, { ...generated, name: "Administrator", role: "admin" });
-  return generated;
+  const created = await createUnlessRaced(database, {
+    ...generated,
+    name: "Administrator",
+    role: "admin",
+  });
+  return created ? generated : undefined;
+}
+
+/**
+ * Creates the admin; false when another instance starting at the same moment created it first
+ * (that one shows the generated credentials).
+ */
+async function createUnlessRaced(
+  database: DatabaseHandle,
+  input: Parameters<typeof createUser>[1],
+): Promise<boolean> {
+  try {
+    await createUser(database.db, input);
+    return true;
+  } catch (error) {
+    if (error instanceof ConflictError) return false;
+    throw error;
+  }
 }
 
 function startSweeper(database: DatabaseHandle, config: Config, log: Logger) {

@@ -16,6 +16,9 @@ export async function queryRows<T>(db: Database, query: SQL): Promise<T[]> {
   return Array.isArray(result) ? result : result.rows;
 }
 
+/** The advisory lock that serialises migrations between instances (the bytes of "testtrak"). */
+const MIGRATION_LOCK = "8387236825054470507";
+
 export const migrationsFolder = fileURLToPath(new URL("../drizzle", import.meta.url));
 
 export interface OpenDatabaseOptions {
@@ -57,7 +60,17 @@ export function openDatabase(options: OpenDatabaseOptions): DatabaseHandle {
   return {
     db,
     engine: "postgres",
-    migrate: () => migratePostgres(drizzlePostgres(client, { schema }), { migrationsFolder }),
+    migrate: async () => {
+      // Instances started together on a new database: one migrates, the others wait for it and
+      // then find nothing to do. The lock is held by a session of its own; ending it releases it.
+      const lock = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+      try {
+        await lock`select pg_advisory_lock(${MIGRATION_LOCK}::bigint)`;
+        await migratePostgres(drizzlePostgres(client, { schema }), { migrationsFolder });
+      } finally {
+        await lock.end({ timeout: 5 });
+      }
+    },
     ping: async () => {
       await client`select 1`;
     },

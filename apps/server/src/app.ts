@@ -19,6 +19,7 @@ import { startArtifactDeletionWorker } from "./artifactDeletionWorker";
 import type { Config } from "./config";
 import { DEFAULT_DASHBOARD_DIR } from "./dashboard";
 import { createHttpHost } from "./http";
+import { startRetentionWorker } from "./retentionWorker";
 import { startWebhookWorker } from "./webhookWorker";
 
 export interface RunningServer {
@@ -72,6 +73,11 @@ export async function startServer(
       throw error;
     });
     const sweeper = startSweeper(database, config, log);
+    const retention = startRetentionWorker(
+      database,
+      { intervalMs: config.retentionIntervalMs },
+      log,
+    );
     const artifactDeletions = startArtifactDeletionWorker(database.db, artifactStore, log);
     const webhooks = startWebhookWorker(
       database,
@@ -87,6 +93,7 @@ export async function startServer(
       generatedAdmin,
       close: async () => {
         clearInterval(sweeper);
+        await retention.stop();
         await webhooks.stop();
         await artifactDeletions.stop();
         await host.close();

@@ -44,6 +44,7 @@ const configSchema = z
     TESTTRACK_STUCK_AFTER_MINUTES: z.coerce.number().positive().default(60),
     TESTTRACK_RUN_TIMEOUT_MINUTES: z.coerce.number().positive().default(60),
     TESTTRACK_SWEEP_INTERVAL_SECONDS: z.coerce.number().positive().default(60),
+    TESTTRACK_RETENTION_INTERVAL_MINUTES: z.coerce.number().positive().default(60),
     /** Where people open the dashboard: the links in webhook messages. */
     TESTTRACK_PUBLIC_URL: z
       .url({ protocol: /^https?$/, message: "must be an http(s) URL" })
@@ -94,6 +95,8 @@ export interface Config {
   /** A run with no activity for this long is marked timed_out by the sweeper. */
   runTimeoutMs: number;
   sweepIntervalMs: number;
+  /** How often projects' retentionDays are applied (TESTTRACK_RETENTION_INTERVAL_MINUTES). */
+  retentionIntervalMs: number;
   /** The dashboard's address in webhook messages (default: the server's own). */
   publicUrl: string | undefined;
   artifacts: {
@@ -149,6 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     stuckAfterMs: c.TESTTRACK_STUCK_AFTER_MINUTES * 60_000,
     runTimeoutMs: c.TESTTRACK_RUN_TIMEOUT_MINUTES * 60_000,
     sweepIntervalMs: c.TESTTRACK_SWEEP_INTERVAL_SECONDS * 1000,
+    retentionIntervalMs: c.TESTTRACK_RETENTION_INTERVAL_MINUTES * 60_000,
     publicUrl: c.TESTTRACK_PUBLIC_URL,
     artifacts: {
       maxBytes: c.TESTTRACK_ARTIFACT_MAX_BYTES,

@@ -13,6 +13,7 @@ export * from "./live";
 export { hashPassword, verifyPassword } from "./passwords";
 export * from "./projects";
 export * from "./quarantine";
+export * from "./retention";
 export * from "./runs";
 export * from "./schema";
 export * from "./stats";

@@ -4,6 +4,7 @@ import {
   ConflictError,
   countUsers,
   createLocalDiskStore,
+  createS3Store,
   createUser,
   type DatabaseHandle,
   deleteUserByEmail,
@@ -49,7 +50,10 @@ export async function startServer(
 ): Promise<RunningServer> {
   const embedded = config.databaseUrl ? undefined : await startEmbedded(config, log);
   const database = openDatabase({ url: config.databaseUrl ?? (embedded as EmbeddedPostgres).url });
-  const artifactStore = createLocalDiskStore(join(config.dataDir, "artifacts"));
+  const { s3 } = config.artifacts;
+  const artifactStore = s3
+    ? createS3Store(s3)
+    : createLocalDiskStore(join(config.dataDir, "artifacts"));
   const host = createHttpHost(
     {
       ...config,

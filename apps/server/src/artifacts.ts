@@ -80,7 +80,7 @@ export function createArtifactRoutes(deps: {
         db,
         actor,
         pending,
-        { size: meter.size, sha256: meter.digest() },
+        { size: meter.byteCount, sha256: meter.digest() },
         settings,
       );
       res.setHeader("location", artifact.url);

@@ -51,6 +51,13 @@ const configSchema = z
       .optional(),
     TESTTRACK_ARTIFACT_MAX_BYTES: positiveInt.default(200 * 1024 * 1024),
     TESTTRACK_ARTIFACT_MAX_PER_EXECUTION: positiveInt.max(10_000).default(100),
+    /** Artifacts in this S3 bucket instead of the data folder. */
+    TESTTRACK_S3_BUCKET: z.string().trim().min(3).max(63).optional(),
+    TESTTRACK_S3_ENDPOINT: z
+      .url({ protocol: /^https?$/, message: "must be an http(s) URL" })
+      .optional(),
+    TESTTRACK_S3_REGION: z.string().trim().min(1).optional(),
+    TESTTRACK_S3_FORCE_PATH_STYLE: z.enum(["0", "1", "true", "false"]).optional(),
     TESTTRACK_WEBHOOK_ALLOW_PRIVATE: z.enum(["0", "1"]).default("0"),
     TESTTRACK_WEBHOOK_POLL_MS: positiveInt.default(1000),
     TESTTRACK_WEBHOOK_CLAIM_SECONDS: z.coerce.number().positive().default(60),
@@ -103,6 +110,8 @@ export interface Config {
     /** Largest file an upload may send (TESTTRACK_ARTIFACT_MAX_BYTES). */
     maxBytes: number;
     maxPerExecution: number;
+    /** Where the bytes go: S3 when TESTTRACK_S3_BUCKET is set (credentials: the AWS variables). */
+    s3: { bucket: string; endpoint?: string; region?: string; forcePathStyle: boolean } | undefined;
   };
   webhooks: {
     /** Send to loopback and private addresses too (tests, receivers on the same network). */
@@ -157,6 +166,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     artifacts: {
       maxBytes: c.TESTTRACK_ARTIFACT_MAX_BYTES,
       maxPerExecution: c.TESTTRACK_ARTIFACT_MAX_PER_EXECUTION,
+      s3: c.TESTTRACK_S3_BUCKET
+        ? {
+            bucket: c.TESTTRACK_S3_BUCKET,
+            endpoint: c.TESTTRACK_S3_ENDPOINT,
+            region: c.TESTTRACK_S3_REGION ?? env.AWS_REGION,
+            forcePathStyle: ["1", "true"].includes(c.TESTTRACK_S3_FORCE_PATH_STYLE ?? ""),
+          }
+        : undefined,
     },
     webhooks: {
       allowPrivate: c.TESTTRACK_WEBHOOK_ALLOW_PRIVATE === "1",

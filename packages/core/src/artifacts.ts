@@ -103,14 +103,15 @@ export class ArtifactTooLargeError extends ArtifactLimitError {
  * they exceed `maxBytes` (whatever Content-Length said).
  */
 export class ArtifactMeter extends Transform {
-  size = 0;
+  /** Not `size`: S3's upload helper would take that for the body's length before it is known. */
+  byteCount = 0;
   private readonly hash = createHash("sha256");
   constructor(private readonly maxBytes: number) {
     super();
   }
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
-    this.size += chunk.length;
-    if (this.size > this.maxBytes) return callback(new ArtifactTooLargeError(this.maxBytes));
+    this.byteCount += chunk.length;
+    if (this.byteCount > this.maxBytes) return callback(new ArtifactTooLargeError(this.maxBytes));
     this.hash.update(chunk);
     callback(null, chunk);
   }

@@ -1,2 +1,3 @@
 export * from "./localDisk";
+export * from "./s3";
 export * from "./store";

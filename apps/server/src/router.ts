@@ -5,6 +5,7 @@ import { executionRouter } from "./routers/execution";
 import { healthRouter } from "./routers/health";
 import { projectRouter } from "./routers/project";
 import { quarantineRouter } from "./routers/quarantine";
+import { retentionRouter } from "./routers/retention";
 import { runRouter } from "./routers/run";
 import { statsRouter } from "./routers/stats";
 import { stepRouter } from "./routers/step";
@@ -26,6 +27,7 @@ export const appRouter = router({
   step: stepRouter,
   stats: statsRouter,
   webhook: webhookRouter,
+  retention: retentionRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -162,6 +162,11 @@ const rows: Row[] = [
   },
   { procedure: "user.list", call: (caller) => caller.user.list(), expect: { ...ADMIN_ONLY } },
   {
+    procedure: "retention.preview",
+    call: (caller) => caller.retention.preview(),
+    expect: { ...ADMIN_ONLY },
+  },
+  {
     procedure: "user.delete",
     call: async (caller) => caller.user.delete({ id: (await createTestUser(db)).id }),
     expect: { ...ADMIN_ONLY },

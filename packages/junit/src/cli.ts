@@ -38,6 +38,9 @@ Commands:
   health flaky                          the project's flaky tests, most evidence first
                                         (--window <days>, default 14)
   health rebuild                        recompute the project's health roll-ups (maintainer)
+  retention --dry-run                   what project retention would delete now (admin); the
+                                        server itself deletes it every
+                                        TESTTRACK_RETENTION_INTERVAL_MINUTES
 
 <project> is a project's id or slug.
 
@@ -53,6 +56,7 @@ Options:
   --reason <text>        quarantine add: why (an issue link, what breaks)
   --window <days>        health flaky: days back from now (1-90, default 14)
   --all                  quarantine list: expired entries too
+  --dry-run              retention: only print what would go
   --environment <name>   import: environment label for every execution
   --browser <name>       import: browser label for every execution
   --trigger <kind>       import: manual | scheduled | ci_cd | webhook (default: ci_cd when CI is set)
@@ -102,6 +106,7 @@ async function main(argv: string[]): Promise<number> {
     if (command === "run") return await runCommand(values, rest);
     if (command === "quarantine") return await quarantineCommand(values, rest);
     if (command === "health") return await healthCommand(values, rest);
+    if (command === "retention") return await retentionCommand(values);
     throw new UsageError(`unknown command ${command ? `"${command}"` : "(none)"}`);
   } catch (error) {
     if (error instanceof UsageError) {
@@ -496,6 +501,32 @@ function printWarnings(warnings: ImportSummary["warnings"]): void {
   }
 }
 
+async function retentionCommand(values: Values): Promise<number> {
+  if (!values["dry-run"]) {
+    throw new UsageError(
+      "retention runs inside the server; --dry-run prints what it would delete now",
+    );
+  }
+  const preview = await connect(values).retention.preview.query();
+  print(
+    values,
+    preview,
+    preview.length === 0
+      ? ["no project has retentionDays set: nothing goes"]
+      : table(
+          ["PROJECT", "DAYS", "BEFORE", "EXECUTIONS", "STEPS"],
+          preview.map((p) => [
+            p.slug,
+            String(p.retentionDays),
+            new Date(p.horizon).toISOString(),
+            String(p.executions),
+            String(p.steps),
+          ]),
+        ),
+  );
+  return 0;
+}
+
 function parse(argv: string[]) {
   return parseArgs({
     args: argv,
@@ -518,6 +549,7 @@ function parse(argv: string[]) {
       reason: { type: "string" },
       window: { type: "string" },
       all: { type: "boolean" },
+      "dry-run": { type: "boolean" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTestTrackClient } from "@testtrack/client";
+import { insertExecution } from "@testtrack/core/testing";
 import { createTestPrincipal, startTestServer, type TestServer } from "@testtrack/server/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fixturesDir, testtrack } from "./fixtures";
@@ -312,5 +313,46 @@ describe("testtrack run", () => {
     expect(
       (await testtrack(["run", "summary", "--run-key", "k", "--fail-on", "often"], env)).code,
     ).toBe(2);
+  });
+});
+
+describe("testtrack retention", () => {
+  let server: TestServer;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    const admin = await createTestPrincipal(server.database, "admin");
+    env = { TESTTRACK_URL: server.url, TESTTRACK_TOKEN: admin.token, CI: "" };
+    const project = await admin.caller.project.create({ slug: "kept-a-week", name: "A week" });
+    await admin.caller.project.update({ id: project.id, retentionDays: 7 });
+    const testCase = await admin.caller.testCase.create({ projectId: project.id, title: "Old" });
+    // Recorded ten days ago: past the project's week.
+    await insertExecution(server.database, {
+      testCaseId: testCase.id,
+      userId: admin.id,
+      status: "completed",
+      totalSteps: 2,
+      createdAt: new Date(Date.now() - 10 * 86_400_000),
+    });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it("prints with --dry-run what project retention would delete, and deletes nothing", async () => {
+    const dryRun = await testtrack(["retention", "--dry-run"], env);
+    expect(dryRun.stderr).toBe("");
+    const [header, row, ...more] = dryRun.stdout.trim().split("\n");
+    expect(header).toMatch(/^PROJECT\s+DAYS\s+BEFORE\s+EXECUTIONS\s+STEPS$/);
+    expect(row).toMatch(/^kept-a-week\s+7\s+\S+Z\s+1\s+2$/);
+    expect(more).toEqual([]);
+    const again = await testtrack(["retention", "--dry-run", "--json"], env);
+    expect(JSON.parse(again.stdout)).toEqual([
+      expect.objectContaining({ slug: "kept-a-week", executions: 1, steps: 2 }),
+    ]);
+    const without = await testtrack(["retention"], env);
+    expect(without.code).toBe(2);
+    expect(without.stderr).toMatch(/--dry-run prints what it would delete now/);
   });
 });

@@ -1631,6 +1631,20 @@ export type AppRouter = TRPCBuiltRouter<
         };
       }>;
     };
+    retention: {
+      preview: TRPCQueryProcedure<{
+        meta: object;
+        input: void;
+        output: Array<{
+          projectId: number;
+          slug: string;
+          retentionDays: number;
+          steps: number;
+          executions: number;
+          horizon: string;
+        }>;
+      }>;
+    };
   }
 >;
 

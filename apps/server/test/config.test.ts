@@ -30,6 +30,17 @@ describe("loadConfig defaults", () => {
       stuckAfterMs: 60 * 60_000,
       runTimeoutMs: 60 * 60_000,
       sweepIntervalMs: 60_000,
+      retentionIntervalMs: 60 * 60_000,
+      readReplica: undefined,
+      publicUrl: undefined,
+      webhooks: {
+        allowPrivate: false,
+        pollMs: 1000,
+        claimMs: 60_000,
+        retryDelaysMs: [60_000, 300_000, 1_800_000, 7_200_000, 21_600_000],
+      },
+      // Pinned by the artifact tests.
+      artifacts: expect.any(Object),
     });
   });
 
@@ -57,6 +68,14 @@ describe("loadConfig reads", () => {
       TESTTRACK_STUCK_AFTER_MINUTES: "0.5",
       TESTTRACK_RUN_TIMEOUT_MINUTES: "90",
       TESTTRACK_SWEEP_INTERVAL_SECONDS: "2",
+      TESTTRACK_RETENTION_INTERVAL_MINUTES: "5",
+      DATABASE_READ_URL: "postgresql://tt@replica.internal:5432/testtrack",
+      TESTTRACK_READ_MAX_LAG_MS: "500",
+      TESTTRACK_PUBLIC_URL: "https://qa.example.com",
+      TESTTRACK_WEBHOOK_ALLOW_PRIVATE: "1",
+      TESTTRACK_WEBHOOK_POLL_MS: "250",
+      TESTTRACK_WEBHOOK_CLAIM_SECONDS: "30",
+      TESTTRACK_WEBHOOK_RETRY_SECONDS: "1, 2.5",
     });
     expect(config).toEqual({
       databaseUrl: "postgresql://tt@db.internal:5432/testtrack",
@@ -72,6 +91,15 @@ describe("loadConfig reads", () => {
       stuckAfterMs: 30_000,
       runTimeoutMs: 90 * 60_000,
       sweepIntervalMs: 2000,
+      retentionIntervalMs: 5 * 60_000,
+      readReplica: {
+        url: "postgresql://tt@replica.internal:5432/testtrack",
+        maxLagMs: 500,
+        probeIntervalMs: 250,
+      },
+      publicUrl: "https://qa.example.com",
+      webhooks: { allowPrivate: true, pollMs: 250, claimMs: 30_000, retryDelaysMs: [1000, 2500] },
+      artifacts: expect.any(Object),
     });
   });
 
@@ -94,6 +122,13 @@ describe("loadConfig refuses", () => {
       );
     },
   );
+
+  it("a read replica without DATABASE_URL, naming DATABASE_READ_URL", () => {
+    const error = configErrorFor({ DATABASE_READ_URL: "postgres://replica/testtrack" });
+    expect(error.message).toContain(
+      "DATABASE_READ_URL: needs DATABASE_URL: a replica of the embedded database is not supported",
+    );
+  });
 
   it("an admin email without a password, naming TESTTRACK_ADMIN_PASSWORD", () => {
     const error = configErrorFor({ TESTTRACK_ADMIN_EMAIL: "root@example.com" });
@@ -127,6 +162,8 @@ describe("loadConfig refuses", () => {
     ["TESTTRACK_STUCK_AFTER_MINUTES", "-5"],
     ["TESTTRACK_RUN_TIMEOUT_MINUTES", "0"],
     ["TESTTRACK_SWEEP_INTERVAL_SECONDS", "soon"],
+    ["TESTTRACK_RETENTION_INTERVAL_MINUTES", "0"],
+    ["TESTTRACK_READ_MAX_LAG_MS", "-1"],
   ])("%s=%s, naming it", (name, value) => {
     expect(configErrorFor({ [name]: value }).message).toMatch(
       new RegExp(`\n  ${name}(\\.\\d+)?: `),

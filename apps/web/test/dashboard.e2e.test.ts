@@ -277,6 +277,42 @@ it("shows steps of a running execution as the SDK records them, without reloadin
   ).toBe(true);
 });
 
+it("shows an execution's screenshot, video and log in place through signed URLs", async () => {
+  const upload = async (name: string, contentType: string, body: Buffer | string) => {
+    const kind = { "image/png": "screenshot", "video/webm": "video", "text/plain": "log" }[
+      contentType
+    ];
+    const response = await fetch(
+      `${server.url}/api/v1/executions/${ids.failed}/artifacts?name=${name}&kind=${kind ?? "trace"}`,
+      {
+        method: "POST",
+        headers: { authorization: `Bearer ${lead.token}`, "content-type": contentType },
+        body,
+      },
+    );
+    expect(response.status).toBe(201);
+  };
+  await upload("failure.png", "image/png", await page.screenshot());
+  await upload("run.webm", "video/webm", Buffer.from("not a real video"));
+  await upload("console.log", "text/plain", "GET /cart 200\nPOST /pay 502\n");
+  await upload("trace.zip", "application/zip", "PK");
+  await page.goto(`${server.url}/executions/${ids.failed}`);
+  await page.getByRole("heading", { name: "Artifacts" }).waitFor({ timeout: 10_000 });
+  const image = page.getByRole("img", { name: "screenshot: failure.png" });
+  await image.waitFor({ timeout: 10_000 });
+  await expect
+    .poll(() => image.evaluate((img: HTMLImageElement) => img.naturalWidth))
+    .toBeGreaterThan(0);
+  expect(await page.locator("video").getAttribute("src")).toMatch(
+    /^\/api\/v1\/artifacts\/\d+\?expires=/,
+  );
+  await page.getByText("POST /pay 502").waitFor();
+  const trace = page.getByRole("link", { name: "trace.zip" });
+  expect(await trace.getAttribute("download")).toBe("trace.zip");
+  await page.screenshot({ path: join(screenshots, "02b-execution-artifacts.png"), fullPage: true });
+  await expectAccessible("execution artifacts");
+});
+
 it("opens a test case's history from an execution", async () => {
   await page.getByRole("link", { name: "Checkout with a saved card (history)" }).click();
   await page.getByRole("heading", { name: "Checkout with a saved card" }).waitFor();

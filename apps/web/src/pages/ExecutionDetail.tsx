@@ -10,6 +10,7 @@ import {
   type StepsEvent,
   trpc,
 } from "../api";
+import { Artifacts } from "../components/Artifacts";
 import { Badge } from "../components/Badge";
 import { FINISHED_STATUSES, formatDateTime, formatDuration } from "../format";
 
@@ -159,6 +160,7 @@ export function ExecutionDetailPage() {
           <pre>{detail.consoleLog}</pre>
         </details>
       )}
+      <Artifacts artifacts={detail.artifacts ?? []} />
       <h2 id="steps-title">Steps</h2>
       <ol className="steps" aria-labelledby="steps-title" aria-live="polite">
         {detail.steps.map((step) => (

@@ -287,7 +287,7 @@ it("shows an execution's screenshot, video and log in place through signed URLs"
       {
         method: "POST",
         headers: { authorization: `Bearer ${lead.token}`, "content-type": contentType },
-        body,
+        body: typeof body === "string" ? body : new Uint8Array(body),
       },
     );
     expect(response.status).toBe(201);

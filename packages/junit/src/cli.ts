@@ -3,6 +3,7 @@ import { appendFileSync } from "node:fs";
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import { createTestTrackClient, type TestTrackClient, type TriggeredBy } from "@testtrack/client";
+import { createArtifactUploader } from "@testtrack/client/artifacts";
 import {
   detectRun,
   parseShard,
@@ -59,6 +60,8 @@ Options:
   --dry-run              retention: only print what would go
   --environment <name>   import: environment label for every execution
   --browser <name>       import: browser label for every execution
+  --attachments          import: upload the files named by [[ATTACHMENT|path]] lines of a test's
+                         output (relative to the report's folder) as artifacts
   --trigger <kind>       import: manual | scheduled | ci_cd | webhook (default: ci_cd when CI is set)
   --run-key <key>        the run (CI build): default detected from CI (GitHub Actions, GitLab CI,
                          Buildkite, CircleCI, Jenkins, Azure Pipelines) or TESTTRACK_RUN_KEY;
@@ -130,6 +133,14 @@ function connect(values: Values): TestTrackClient {
     throw new UsageError("set --url and --token (or TESTTRACK_URL and TESTTRACK_TOKEN)");
   }
   return createTestTrackClient({ url, token });
+}
+
+function artifactUploaderOf(values: Values) {
+  const upload = createArtifactUploader({
+    url: values.url ?? process.env.TESTTRACK_URL ?? "",
+    token: values.token ?? process.env.TESTTRACK_TOKEN,
+  });
+  return (executionId: number, path: string) => upload(executionId, path);
 }
 
 function roleOf(values: Values): Role | undefined {
@@ -284,6 +295,7 @@ async function importCommand(values: Values, files: string[]): Promise<number> {
     environment: values.environment,
     browser: values.browser,
     triggeredBy: trigger,
+    uploadArtifact: values.attachments ? artifactUploaderOf(values) : undefined,
     onProgress: ({ file, done, total }) => progress.update(done, total, basename(file)),
   });
   progress.finish();
@@ -550,6 +562,7 @@ function parse(argv: string[]) {
       window: { type: "string" },
       all: { type: "boolean" },
       "dry-run": { type: "boolean" },
+      attachments: { type: "boolean" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },

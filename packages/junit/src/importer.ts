@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { basename } from "node:path";
+import { access } from "node:fs/promises";
+import { basename, dirname, isAbsolute, resolve } from "node:path";
 import {
   type RetryOptions,
   type RouterInputs,
@@ -47,6 +48,12 @@ export interface ImportOptions {
   runKey?: string;
   /** This import's part of a sharded run ("--shard 2/4"); the run finishes with its last shard. */
   shard?: Shard;
+  /**
+   * Uploads the files a test names in its output with `[[ATTACHMENT|path]]` (the Jenkins
+   * convention; relative paths from the report's folder, else the working directory) as
+   * artifacts of its execution. Unset: attachments are left alone (`--attachments` sets it).
+   */
+  uploadArtifact?: (executionId: number, path: string) => Promise<unknown>;
 }
 
 export interface ImportProgress {
@@ -309,7 +316,54 @@ async function uploadTry(
   );
   if (started.status !== "pending" && started.status !== "running") return "already imported";
   const closed = await closeExecution(client, started, outcome, retry);
-  return closed.closedElsewhere ? "already imported" : "created";
+  if (closed.closedElsewhere) return "already imported";
+  // The last try carries the test's output, and so its attachments.
+  if (options.uploadArtifact && tryIndex === (testCase.earlierTries?.length ?? 0)) {
+    await uploadAttachments(options.uploadArtifact, started.executionId, file.file, testCase);
+  }
+  return "created";
+}
+
+const ATTACHMENT = /\[\[ATTACHMENT\|([^\]\r\n]+)\]\]/g;
+
+/** The files named by `[[ATTACHMENT|path]]` lines of a test's output, each once. */
+export function attachmentPaths(output: string | undefined): string[] {
+  const paths = [...(output ?? "").matchAll(ATTACHMENT)].map((match) => (match[1] ?? "").trim());
+  return [...new Set(paths.filter(Boolean))];
+}
+
+async function uploadAttachments(
+  upload: NonNullable<ImportOptions["uploadArtifact"]>,
+  executionId: number,
+  reportFile: string,
+  testCase: JUnitTestCase,
+): Promise<void> {
+  const failures: string[] = [];
+  for (const named of attachmentPaths(testCase.consoleLog)) {
+    const candidates = isAbsolute(named)
+      ? [named]
+      : [resolve(dirname(reportFile), named), resolve(named)];
+    let found: string | undefined;
+    for (const candidate of candidates) {
+      if (
+        await access(candidate).then(
+          () => true,
+          () => false,
+        )
+      ) {
+        found = candidate;
+        break;
+      }
+    }
+    if (!found) {
+      failures.push(`attachment ${named}: no such file`);
+      continue;
+    }
+    await upload(executionId, found).catch((error: unknown) =>
+      failures.push(`attachment ${named}: ${error instanceof Error ? error.message : error}`),
+    );
+  }
+  if (failures.length > 0) throw new Error(failures.join("; "));
 }
 
 /** The update that completes a test case's execution, fitted to the server's limits. */

@@ -7,6 +7,7 @@ import {
   retryArtifactDeletion,
 } from "@testtrack/core";
 import type { Logger } from "pino";
+import { type PollingWorker, startPollingWorker } from "./pollingWorker";
 
 export interface ArtifactDeletionWorkerOptions {
   pollMs: number;
@@ -23,11 +24,8 @@ export const ARTIFACT_DELETION_DEFAULTS: ArtifactDeletionWorkerOptions = {
   retryDelaysMs: [10_000, 60_000, 300_000, 1_800_000],
 };
 
-export interface ArtifactDeletionWorker {
-  stop(): Promise<void>;
-  /** Processes every due deletion now; resolves with how many it removed. */
-  drain(): Promise<number>;
-}
+/** `drain` resolves with how many deletions it removed. */
+export type ArtifactDeletionWorker = PollingWorker;
 
 /**
  * Removes the bytes of deleted artifacts (and of abandoned uploads) after their rows' deletion
@@ -41,11 +39,6 @@ export function startArtifactDeletionWorker(
   log: Logger,
   options: ArtifactDeletionWorkerOptions = ARTIFACT_DELETION_DEFAULTS,
 ): ArtifactDeletionWorker {
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let current: Promise<number> = Promise.resolve(0);
-  const batchSize = options.batchSize ?? 50;
-
   const remove = async (deletion: ClaimedDeletion): Promise<boolean> => {
     try {
       await store.delete(deletion.storageKey);
@@ -65,45 +58,14 @@ export function startArtifactDeletionWorker(
     }
   };
 
-  const tick = async (): Promise<number> => {
-    let removed = 0;
-    for (;;) {
-      const claimed = await claimArtifactDeletions(db, {
-        limit: batchSize,
-        claimMs: options.claimMs,
-      });
-      const outcomes = await Promise.all(claimed.map(remove));
-      removed += outcomes.filter(Boolean).length;
-      if (claimed.length < batchSize || stopped) return removed;
-    }
-  };
-
-  const loop = () => {
-    if (stopped) return;
-    current = tick().catch((error: unknown) => {
-      log.error({ err: error }, "artifact deletion tick failed");
-      return 0;
-    });
-    void current.then(() => {
-      if (!stopped) {
-        timer = setTimeout(loop, options.pollMs);
-        timer.unref();
-      }
-    });
-  };
-  timer = setTimeout(loop, options.pollMs);
-  timer.unref();
-
-  return {
-    stop: async () => {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await current;
+  return startPollingWorker(
+    {
+      name: "artifact deletion pass",
+      pollMs: options.pollMs,
+      batchSize: options.batchSize ?? 50,
+      claim: (limit) => claimArtifactDeletions(db, { limit, claimMs: options.claimMs }),
+      handle: remove,
     },
-    drain: async () => {
-      await current;
-      current = tick();
-      return current;
-    },
-  };
+    log,
+  );
 }

@@ -13,6 +13,7 @@ import {
   signPayload,
 } from "@testtrack/core";
 import type { Logger } from "pino";
+import { type PollingWorker, startPollingWorker } from "./pollingWorker";
 
 export interface WebhookWorkerOptions {
   /** Send to loopback and private addresses too (tests; receivers on the same network). */
@@ -157,12 +158,8 @@ export function sendDelivery(
   });
 }
 
-export interface WebhookWorker {
-  /** Stops claiming; resolves when the deliveries in hand are recorded. */
-  stop(): Promise<void>;
-  /** Delivers what is due now (tests; the loop does this every pollMs). */
-  drain(): Promise<number>;
-}
+/** `drain` delivers what is due now and resolves with how many it sent. */
+export type WebhookWorker = PollingWorker;
 
 /**
  * Delivers the webhook outbox: claims due deliveries (any number of instances may run this),
@@ -173,11 +170,6 @@ export function startWebhookWorker(
   options: WebhookWorkerOptions,
   log: Logger,
 ): WebhookWorker {
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let current: Promise<number> = Promise.resolve(0);
-  const batchSize = options.batchSize ?? 20;
-
   const deliver = async (delivery: ClaimedDelivery) => {
     let outcome: AttemptOutcome & { permanent?: boolean };
     try {
@@ -210,45 +202,14 @@ export function startWebhookWorker(
     );
   };
 
-  const tick = async (): Promise<number> => {
-    let sent = 0;
-    for (;;) {
-      const claimed = await claimDeliveries(database.db, {
-        limit: batchSize,
-        claimMs: options.claimMs,
-      });
-      await Promise.all(claimed.map(deliver));
-      sent += claimed.length;
-      if (claimed.length < batchSize || stopped) return sent;
-    }
-  };
-
-  const loop = () => {
-    if (stopped) return;
-    current = tick().catch((error: unknown) => {
-      log.error({ err: error }, "webhook delivery tick failed");
-      return 0;
-    });
-    void current.then(() => {
-      if (!stopped) {
-        timer = setTimeout(loop, options.pollMs);
-        timer.unref();
-      }
-    });
-  };
-  timer = setTimeout(loop, options.pollMs);
-  timer.unref();
-
-  return {
-    stop: async () => {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await current;
+  return startPollingWorker(
+    {
+      name: "webhook delivery pass",
+      pollMs: options.pollMs,
+      batchSize: options.batchSize ?? 20,
+      claim: (limit) => claimDeliveries(database.db, { limit, claimMs: options.claimMs }),
+      handle: deliver,
     },
-    drain: async () => {
-      await current;
-      current = tick();
-      return current;
-    },
-  };
+    log,
+  );
 }

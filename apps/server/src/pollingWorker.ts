@@ -19,7 +19,7 @@ export function startPollingWorker<T>(
     pollMs: number;
     batchSize: number;
     claim: (limit: number) => Promise<T[]>;
-    handle: (item: T) => Promise<boolean | undefined | void>;
+    handle: (item: T) => Promise<unknown>;
   },
   log: Logger,
 ): PollingWorker {

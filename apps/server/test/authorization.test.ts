@@ -250,6 +250,11 @@ const rows: Row[] = [
     expect: { ...WRITE },
   },
   {
+    procedure: "run.delete",
+    call: (caller, fx) => caller.run.delete({ id: fx.runId }),
+    expect: { ...MANAGE },
+  },
+  {
     procedure: "run.list",
     call: (caller, fx) => caller.run.list({ projectId: fx.projectId }),
     sees: (page: { items: { id: number }[] }, fx) => page.items.some((r) => r.id === fx.runId),
@@ -631,6 +636,7 @@ const restRows: RestRow[] = [
   },
   { procedure: "execution.delete", request: (fx) => ["DELETE", `/executions/${fx.executionId}`] },
   { procedure: "artifact.delete", request: (fx) => ["DELETE", `/artifacts/${fx.artifactId}`] },
+  { procedure: "run.delete", request: (fx) => ["DELETE", `/runs/${fx.runId}`] },
   {
     procedure: "stats.get",
     request: (fx) => [

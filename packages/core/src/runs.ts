@@ -23,6 +23,7 @@ import {
   text,
 } from "./limits";
 import {
+  artifacts,
   type ProjectRole,
   projects,
   RUN_STATUSES,
@@ -75,6 +76,8 @@ export const finishRunInput = z.strictObject({
 });
 
 export const runIdInput = z.strictObject({ runId: id });
+
+export const deleteRunInput = z.strictObject({ id });
 
 const pageSize = pagination.limit;
 
@@ -311,6 +314,61 @@ export async function finishRun(
 export function cancelRun(db: Database, actor: Actor, raw: z.input<typeof runIdInput>) {
   const input = runIdInput.parse(raw);
   return finishRun(db, actor, { runId: input.runId, status: "cancelled" });
+}
+
+export interface DeletedRun {
+  id: number;
+  /** The run's executions deleted with it (their steps and artifacts went by cascade). */
+  executions: number;
+  /** Their artifacts, whose bytes the deletion outbox removes after commit. */
+  artifacts: number;
+}
+
+/**
+ * Deletes a run with its executions, their steps and artifacts (maintainers); the artifacts'
+ * bytes follow through the deletion outbox. The project's health roll-ups are rebuilt when the
+ * run had been rolled up (it had finished), so its outcomes stop counting as evidence.
+ */
+export async function deleteRun(
+  db: Database,
+  actor: Actor,
+  raw: z.input<typeof deleteRunInput>,
+): Promise<DeletedRun> {
+  const input = deleteRunInput.parse(raw);
+  return db.transaction(async (tx) => {
+    const [found] = await tx
+      .select({ run: runs, access: projectRoleSql(actor, runs.projectId) })
+      .from(runs)
+      .where(eq(runs.id, input.id));
+    assertRole(found?.access, NEEDS.manage, "Run", input.id);
+    if (!found) throw new NotFoundError("Run", input.id);
+    const [counted] = await queryRows<{ n: number }>(
+      tx,
+      sql`select count(*)::int as n from ${artifacts} a
+          join ${testExecutions} e on e.id = a.execution_id
+          where e.run_id = ${input.id}`,
+    );
+    // The executions before the run's lock: a finishing execution locks its own row, then its
+    // run, so taking them in the same order cannot deadlock with one.
+    const deleted = await deleteRunExecutions(tx, input.id);
+    // With the run locked FOR UPDATE no execution can join it any more; one that joined in
+    // between goes too (the foreign key would only set its run_id to null).
+    await tx.select({ id: runs.id }).from(runs).where(eq(runs.id, input.id)).for("update");
+    const late = await deleteRunExecutions(tx, input.id);
+    await tx.delete(runs).where(eq(runs.id, input.id));
+    if (found.run.status !== "running") {
+      await queryRows(tx, sql`select testtrack_rebuild_health(${found.run.projectId}::int)`);
+    }
+    return { id: input.id, executions: deleted + late, artifacts: counted?.n ?? 0 };
+  });
+}
+
+async function deleteRunExecutions(tx: Database, runId: number): Promise<number> {
+  const gone = await tx
+    .delete(testExecutions)
+    .where(eq(testExecutions.runId, runId))
+    .returning({ id: testExecutions.id });
+  return gone.length;
 }
 
 async function cancelOpenExecutions(tx: Database, runIds: number[]) {

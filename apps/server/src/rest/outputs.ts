@@ -210,6 +210,7 @@ export const REST_OUTPUTS: Record<string, z.ZodType> = {
   "run.finish": runViewSchema,
   "run.finishShard": runViewSchema,
   "run.cancel": runViewSchema,
+  "run.delete": z.object({ id: z.int(), executions: z.int(), artifacts: z.int() }),
   "run.list": z.object({
     items: z.array(runSchema),
     limit: z.int(),

@@ -2,6 +2,8 @@ import {
   cancelRun,
   compareRuns,
   compareRunsInput,
+  deleteRun,
+  deleteRunInput,
   finishRun,
   finishRunInput,
   finishShard,
@@ -43,6 +45,11 @@ export const runRouter = router({
     .meta(rest("GET", "/runs/{id}", "A run with its tests"))
     .input(getRunInput)
     .query(({ ctx, input }) => getRun(ctx.db, ctx.actor, input)),
+  /** Deletes the run with its executions; their artifacts' bytes follow after commit. */
+  delete: authedProcedure
+    .meta(rest("DELETE", "/runs/{id}", "Delete a run with its executions and their artifacts"))
+    .input(deleteRunInput)
+    .mutation(({ ctx, input }) => deleteRun(ctx.db, ctx.actor, input)),
   compare: authedProcedure
     .meta(rest("GET", "/runs/{runId}/compare", "Compare a run with a base run"))
     .input(compareRunsInput)

@@ -6,8 +6,10 @@ import {
   artifactDeletions,
   artifacts,
   createLocalDiskStore,
+  testExecutions,
+  testHealthDays,
 } from "@testtrack/core";
-import { sql } from "drizzle-orm";
+import { inArray, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startArtifactDeletionWorker } from "../../src/artifactDeletionWorker";
 import {
@@ -157,6 +159,92 @@ describe("deleting rows removes the bytes after commit", () => {
     expect(await drained(flaky)).toBe(1);
     expect(await store.exists(row.storageKey)).toBe(false);
     expect(await outbox()).toEqual([]);
+  });
+});
+
+describe("run.delete", () => {
+  it("deletes the run's executions and artifacts, and the worker removes their bytes", async () => {
+    const { caller } = member;
+    const testCase = await caller.testCase.create({ title: "Pays with a card" });
+    const run = await caller.run.start({ key: `doomed-build-${Date.now()}` });
+    const tries: number[] = [];
+    for (const attempt of [0, 1]) {
+      const { executionId } = await caller.execution.start({
+        testCaseId: testCase.id,
+        runId: run.id,
+        attempt,
+      });
+      await caller.execution.update({ id: executionId, status: "running" });
+      await caller.execution.update({
+        id: executionId,
+        status: "completed",
+        result: attempt === 0 ? "fail" : "pass",
+      });
+      tries.push(executionId);
+    }
+    const doomed = [
+      await uploadTo(tries[0] ?? 0, "failure.png"),
+      await uploadTo(tries[1] ?? 0, "trace.zip"),
+    ];
+    const { executionId: kept } = await caller.execution.start({ testCaseId: testCase.id });
+    const keptArtifact = await uploadTo(kept, "kept.png");
+    await caller.run.finish({ runId: run.id });
+    const healthDays = () =>
+      db().select().from(testHealthDays).where(sql`${testHealthDays.testCaseId} = ${testCase.id}`);
+    expect(await healthDays()).toHaveLength(1);
+
+    const response = await fetch(`${server.url}/api/v1/runs/${run.id}`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${member.token}` },
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ id: run.id, executions: 2, artifacts: 2 });
+
+    await expect(caller.run.get({ id: run.id })).rejects.toMatchObject({ code: "NOT_FOUND" });
+    const left = await db()
+      .select({ id: testExecutions.id })
+      .from(testExecutions)
+      .where(sql`${testExecutions.testCaseId} = ${testCase.id}`);
+    expect(left).toEqual([{ id: kept }]);
+    expect(
+      await db().select().from(artifacts).where(inArray(artifacts.executionId, tries)),
+    ).toEqual([]);
+    // The finished run's outcome no longer counts in the health roll-ups.
+    expect(await healthDays()).toEqual([]);
+    expect((await outbox()).map((entry) => entry.storageKey).sort()).toEqual(
+      doomed.map((row) => row.storageKey).sort(),
+    );
+    for (const row of doomed) expect(await store.exists(row.storageKey)).toBe(true);
+    expect(await drained()).toBe(2);
+    for (const row of doomed) expect(await store.exists(row.storageKey)).toBe(false);
+    expect(await outbox()).toEqual([]);
+    expect(await store.exists(keptArtifact.storageKey)).toBe(true);
+    expect(await caller.execution.get({ id: kept })).toMatchObject({
+      artifacts: [expect.objectContaining({ id: keptArtifact.id })],
+    });
+
+    await expect(caller.run.delete({ id: run.id })).rejects.toMatchObject({ code: "NOT_FOUND" });
+  });
+
+  it("hides another user's run as NOT_FOUND and deletes nothing", async () => {
+    const stranger = await createTestPrincipal(server.database);
+    const run = await member.caller.run.start({ key: `kept-build-${Date.now()}` });
+    const testCase = await member.caller.testCase.create({ title: "Stays" });
+    const { executionId } = await member.caller.execution.start({
+      testCaseId: testCase.id,
+      runId: run.id,
+    });
+    const row = await uploadTo(executionId);
+    await expect(stranger.caller.run.delete({ id: run.id })).rejects.toMatchObject({
+      code: "NOT_FOUND",
+      message: `Run ${run.id} was not found`,
+    });
+    expect(await member.caller.run.get({ id: run.id })).toMatchObject({ id: run.id });
+    expect(await member.caller.execution.get({ id: executionId })).toMatchObject({
+      runId: run.id,
+    });
+    expect(await outbox()).toEqual([]);
+    expect(await store.exists(row.storageKey)).toBe(true);
   });
 });
 

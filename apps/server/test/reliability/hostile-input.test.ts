@@ -556,6 +556,12 @@ const PROCEDURES: ProcedureCase[] = [
     call: (c, i) => c.run.cancel(i),
   },
   {
+    name: "run.delete",
+    actors: destructive,
+    base: () => ({ id: ids.runId }),
+    call: (c, i) => c.run.delete(i),
+  },
+  {
     name: "run.list",
     actors: readers,
     base: () => ({
@@ -944,6 +950,7 @@ const REST_CASES: RestCase[] = [
     base: () => ({ expires: artifact.expires, signature: artifact.signature }),
   },
   { method: "DELETE", path: "/artifacts/{}", id: () => artifact.id, base: () => ({}) },
+  { method: "DELETE", path: "/runs/{}", id: () => ids.runId, base: () => ({}) },
   // Last: it may delete the execution the others use.
   { method: "DELETE", path: "/executions/{}", id: () => ids.executionId, base: () => ({}) },
 ];

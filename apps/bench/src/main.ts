@@ -25,6 +25,7 @@ import { sql } from "drizzle-orm";
 import pino from "pino";
 import postgres from "postgres";
 import { compare, latency, once, pool } from "./measure";
+import { measurePartitions } from "./partitions";
 import { BENCH_USERS, type BenchOwners, execute, seedExecutions, seedOwners } from "./seed";
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -34,6 +35,7 @@ const { values: args } = parseArgs({
     checkpoints: { type: "string" },
     "steps-per-execution": { type: "string", default: "10" },
     "ingest-steps": { type: "string" },
+    "partition-steps": { type: "string" },
     quick: { type: "boolean", default: false },
     "database-url": { type: "string" },
     help: { type: "boolean", default: false },
@@ -41,7 +43,7 @@ const { values: args } = parseArgs({
 });
 if (args.help) {
   console.log(`pnpm bench [--quick] [--executions N] [--checkpoints N,N] [--steps-per-execution N]
-           [--ingest-steps N] [--database-url postgres://...]
+           [--ingest-steps N] [--partition-steps N] [--database-url postgres://...]
 Default: 1,000,000 executions (statistics measured at 100,000 and 1,000,000) on the local
 PostgreSQL (DATABASE_URL or postgres://postgres@127.0.0.1:5432/postgres), in a database of its
 own (testtrack_bench, recreated). --quick: 20,000 executions, under two minutes. First, each
@@ -60,6 +62,7 @@ const checkpoints = (
   .sort((a, b) => a - b);
 const stepsPerExecution = Number(args["steps-per-execution"]);
 const ingestSteps = Number(args["ingest-steps"] ?? (quick ? 20_000 : 1_000_000));
+const partitionSteps = Number(args["partition-steps"] ?? (quick ? 500_000 : 10_000_000));
 const outDir = join(repoRoot, quick ? "bench/quick" : "bench");
 
 interface Figure {
@@ -1034,8 +1037,9 @@ async function insertExecutionWithSteps(
   const id = Number(row?.id);
   await execute(
     database,
-    sql`insert into test_execution_steps (execution_id, step_number, step_description, result)
-      select ${id}, s, 'Step ' || s, 'pass' from generate_series(1, ${steps}::int) s`,
+    sql`insert into test_execution_steps (execution_id, execution_created_at, step_number, step_description, result)
+      select e.id, e.created_at, s, 'Step ' || s, 'pass' from test_executions e, generate_series(1, ${steps}::int) s
+      where e.id = ${id}`,
   );
   return id;
 }
@@ -1054,9 +1058,9 @@ async function testCaseWithExecutions(
   await execute(
     database,
     sql`with e as (insert into test_executions (project_id, test_case_id, user_id, status, result, duration_seconds, browser)
-        select ${projectId}, ${testCaseId}, ${userId}, 'completed', 'pass', 3, 'chromium' from generate_series(1, ${count}::int) returning id)
-      insert into test_execution_steps (execution_id, step_number, step_description, result)
-      select e.id, s, 'Step', 'pass' from e cross join generate_series(1, 10) s`,
+        select ${projectId}, ${testCaseId}, ${userId}, 'completed', 'pass', 3, 'chromium' from generate_series(1, ${count}::int) returning id, created_at)
+      insert into test_execution_steps (execution_id, execution_created_at, step_number, step_description, result)
+      select e.id, e.created_at, s, 'Step', 'pass' from e cross join generate_series(1, 10) s`,
   );
   return testCaseId;
 }
@@ -1273,6 +1277,15 @@ async function measureIngest(
       insertExecutionWithSteps(database.handle, testCaseId, memberId, 0),
     ),
   );
+  // The partition key of each execution's steps (its created_at), read before the clock starts.
+  const keys = new Map(
+    (
+      (await execute(
+        database.handle,
+        sql`select id, created_at from test_executions where id = any(${`{${rawIds.join(",")}}`}::int[])`,
+      )) as { id: number; created_at: Date | string }[]
+    ).map((row) => [Number(row.id), new Date(row.created_at).toISOString()]),
+  );
   const rawMs = await once(() =>
     pool(
       concurrency,
@@ -1282,6 +1295,7 @@ async function measureIngest(
             { length: Math.min(batchSize, stepsPerRun - from + 1) },
             (_, k) => ({
               execution_id: executionId,
+              execution_created_at: keys.get(executionId),
               step_number: from + k,
               step_description: `Step ${from + k}`,
               result: "pass",
@@ -1292,9 +1306,9 @@ async function measureIngest(
           else
             await execute(
               database.handle,
-              sql`insert into test_execution_steps (execution_id, step_number, step_description, result, duration_seconds)
+              sql`insert into test_execution_steps (execution_id, execution_created_at, step_number, step_description, result, duration_seconds)
                 select * from json_to_recordset(${JSON.stringify(rows)}::json)
-                as r(execution_id int, step_number int, step_description text, result execution_result, duration_seconds float8)`,
+                as r(execution_id int, execution_created_at timestamptz, step_number int, step_description text, result execution_result, duration_seconds float8)`,
             );
         }
       }),
@@ -1326,6 +1340,28 @@ async function measureIngest(
 }
 
 // ---------------------------------------------------------------------------------------------
+
+/** Monthly step partitions against one plain table, and DROP of a month against DELETE. */
+async function measureStepPartitions(database: DatabaseHandle) {
+  const measured = await measurePartitions(database, partitionSteps, (message) =>
+    process.stderr.write(`\r  ${message}`.padEnd(90)),
+  );
+  process.stderr.write("\n");
+  for (const figure of measured) {
+    const r = ratio(figure.value, figure.baseline);
+    const isDrop = figure.name.startsWith("retention");
+    record({
+      group: "partitions",
+      name: figure.name,
+      value: figure.value,
+      unit: figure.unit,
+      baseline: figure.baseline,
+      ratio: r,
+      goal: isDrop ? "≤ 1000 ms" : figure.lowerIsBetter ? "≤ 1.1× plain" : "≥ 0.9× plain",
+      met: isDrop ? figure.value <= 1000 : figure.lowerIsBetter ? r <= 1.1 : r >= 0.9,
+    });
+  }
+}
 
 async function versions(database: DatabaseHandle) {
   const read = (name: string) => {
@@ -1402,6 +1438,7 @@ async function main() {
     await measureHealth(database.handle, clients, owners);
     await measureWebhooks(database.handle, clients, owners);
     await measureIngest(database, target, clients, owners.memberId);
+    await measureStepPartitions(database.handle);
 
     const results = {
       date: new Date().toISOString(),

@@ -80,6 +80,11 @@ export async function seedExecutions(
   stepsPerExecution: number,
   onProgress: (done: number) => void,
 ) {
+  // The step partitions of the 90 days spread over (the server makes only the coming months').
+  await execute(
+    database,
+    sql`select testtrack_ensure_step_partitions(3, now() - interval '91 days')`,
+  );
   for (let start = from; start < to; start += CHUNK) {
     const end = Math.min(to, start + CHUNK);
     const inserted = await execute(
@@ -109,8 +114,8 @@ export async function seedExecutions(
     if (stepsPerExecution > 0 && ids.length > 0) {
       await execute(
         database,
-        sql`insert into test_execution_steps (execution_id, step_number, step_description, result, duration_seconds, created_at)
-          select e.id, s, 'Step ' || s, 'pass', 0.5, e.created_at
+        sql`insert into test_execution_steps (execution_id, execution_created_at, step_number, step_description, result, duration_seconds, created_at)
+          select e.id, e.created_at, s, 'Step ' || s, 'pass', 0.5, e.created_at
           from test_executions e cross join generate_series(1, ${stepsPerExecution}::int) s
           where e.id between ${Math.min(...ids)} and ${Math.max(...ids)}`,
       );

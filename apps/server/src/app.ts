@@ -79,7 +79,7 @@ export async function startServer(
     const sweeper = startSweeper(database, config, log);
     const retention = startRetentionWorker(
       database,
-      { intervalMs: config.retentionIntervalMs },
+      { intervalMs: config.retentionIntervalMs, retentionDays: config.retentionDays },
       log,
     );
     const artifactDeletions = startArtifactDeletionWorker(database.db, artifactStore, log);

@@ -45,6 +45,8 @@ const configSchema = z
     TESTTRACK_RUN_TIMEOUT_MINUTES: z.coerce.number().positive().default(60),
     TESTTRACK_SWEEP_INTERVAL_SECONDS: z.coerce.number().positive().default(60),
     TESTTRACK_RETENTION_INTERVAL_MINUTES: z.coerce.number().positive().default(60),
+    /** Instance-wide: executions older than this many days go, whole step months dropped. */
+    TESTTRACK_RETENTION_DAYS: positiveInt.max(36_500).optional(),
     /** Where people open the dashboard: the links in webhook messages. */
     TESTTRACK_PUBLIC_URL: z
       .url({ protocol: /^https?$/, message: "must be an http(s) URL" })
@@ -104,6 +106,8 @@ export interface Config {
   sweepIntervalMs: number;
   /** How often projects' retentionDays are applied (TESTTRACK_RETENTION_INTERVAL_MINUTES). */
   retentionIntervalMs: number;
+  /** TESTTRACK_RETENTION_DAYS: the instance-wide horizon in days; null keeps everything. */
+  retentionDays: number | null;
   /** The dashboard's address in webhook messages (default: the server's own). */
   publicUrl: string | undefined;
   artifacts: {
@@ -162,6 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     runTimeoutMs: c.TESTTRACK_RUN_TIMEOUT_MINUTES * 60_000,
     sweepIntervalMs: c.TESTTRACK_SWEEP_INTERVAL_SECONDS * 1000,
     retentionIntervalMs: c.TESTTRACK_RETENTION_INTERVAL_MINUTES * 60_000,
+    retentionDays: c.TESTTRACK_RETENTION_DAYS ?? null,
     publicUrl: c.TESTTRACK_PUBLIC_URL,
     artifacts: {
       maxBytes: c.TESTTRACK_ARTIFACT_MAX_BYTES,

@@ -22,6 +22,8 @@ export interface Context {
   development: boolean;
   /** The bearer token sent with the request, if any. */
   token: string | null;
+  /** TESTTRACK_RETENTION_DAYS: the instance-wide retention horizon in days, or null. */
+  retentionDays: number | null;
   /** Live step notifications; only the HTTP host has them (callers made in tests do not). */
   stepFeed: StepFeed | null;
   authenticate(): Promise<Session>;
@@ -33,6 +35,7 @@ export interface ContextDeps {
   development: boolean;
   stepFeed?: StepFeed;
   reads?: ReadRouting;
+  retentionDays?: number | null;
 }
 
 export function bearerToken(header: string | undefined): string | null {
@@ -58,6 +61,7 @@ export function createContext(
     requestId: request.requestId,
     development: deps.development,
     token: request.token,
+    retentionDays: deps.retentionDays ?? null,
     stepFeed: deps.stepFeed ?? null,
     authenticate() {
       const token = request.token;

@@ -36,6 +36,8 @@ type HostConfig = Pick<
   liveRecheckIntervalMs?: number;
   /** The artifact store and limits; without them the artifact routes answer 503. */
   artifacts?: ArtifactSettings;
+  /** TESTTRACK_RETENTION_DAYS, for retention.preview (none: null). */
+  retentionDays?: number | null;
 };
 
 const REQUEST_ID = /^[\w.:-]{1,64}$/;
@@ -54,7 +56,14 @@ export function createHttpHost(
     recheckIntervalMs: config.liveRecheckIntervalMs,
   });
   const reads = createReadRouting(database, config.readReplica, log);
-  const deps = { db: database.db, log, development: config.development, stepFeed, reads };
+  const deps = {
+    db: database.db,
+    log,
+    development: config.development,
+    stepFeed,
+    reads,
+    retentionDays: config.retentionDays ?? null,
+  };
   const logRequests = pinoHttp({
     logger: log,
     genReqId: (req, res) => {

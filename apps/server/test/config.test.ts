@@ -31,6 +31,7 @@ describe("loadConfig defaults", () => {
       runTimeoutMs: 60 * 60_000,
       sweepIntervalMs: 60_000,
       retentionIntervalMs: 60 * 60_000,
+      retentionDays: null,
       readReplica: undefined,
       publicUrl: undefined,
       webhooks: {
@@ -69,6 +70,7 @@ describe("loadConfig reads", () => {
       TESTTRACK_RUN_TIMEOUT_MINUTES: "90",
       TESTTRACK_SWEEP_INTERVAL_SECONDS: "2",
       TESTTRACK_RETENTION_INTERVAL_MINUTES: "5",
+      TESTTRACK_RETENTION_DAYS: "400",
       DATABASE_READ_URL: "postgresql://tt@replica.internal:5432/testtrack",
       TESTTRACK_READ_MAX_LAG_MS: "500",
       TESTTRACK_PUBLIC_URL: "https://qa.example.com",
@@ -92,6 +94,7 @@ describe("loadConfig reads", () => {
       runTimeoutMs: 90 * 60_000,
       sweepIntervalMs: 2000,
       retentionIntervalMs: 5 * 60_000,
+      retentionDays: 400,
       readReplica: {
         url: "postgresql://tt@replica.internal:5432/testtrack",
         maxLagMs: 500,
@@ -163,6 +166,7 @@ describe("loadConfig refuses", () => {
     ["TESTTRACK_RUN_TIMEOUT_MINUTES", "0"],
     ["TESTTRACK_SWEEP_INTERVAL_SECONDS", "soon"],
     ["TESTTRACK_RETENTION_INTERVAL_MINUTES", "0"],
+    ["TESTTRACK_RETENTION_DAYS", "0"],
     ["TESTTRACK_READ_MAX_LAG_MS", "-1"],
   ])("%s=%s, naming it", (name, value) => {
     expect(configErrorFor({ [name]: value }).message).toMatch(

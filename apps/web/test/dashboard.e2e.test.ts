@@ -658,9 +658,13 @@ it("keeps the chosen project in the address: a shared link opens it, and a viewe
     .toBe("a project needs at least one maintainer: make someone else maintainer first");
 
   await page.getByLabel("Retention days").fill("30");
+  await page.getByLabel("Keep artifacts of passed executions (days)").fill("7");
+  await page.getByLabel("Keep artifacts of failed executions (days)").fill("90");
   await page.getByRole("button", { name: "Save settings" }).click();
   await page.getByRole("status").filter({ hasText: "Saved." }).waitFor();
-  expect((await sdk.project.get.query({ id: project.id })).retentionDays).toBe(30);
+  const saved = await sdk.project.get.query({ id: project.id });
+  expect(saved.retentionDays).toBe(30);
+  expect(saved.artifactRetentionDays).toEqual({ passed: 7, failed: 90 });
   await page.screenshot({ path: join(screenshots, "06-project.png"), fullPage: true });
 
   const signIn = async (target: Page, who: TestPrincipal, url: string) => {

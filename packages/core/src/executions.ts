@@ -29,6 +29,7 @@ import {
   failureGroups,
   type ProjectRole,
   runs,
+  stepsOfExecution,
   type TestExecution,
   type TestExecutionStep,
   TRIGGERS,
@@ -310,7 +311,7 @@ export async function getExecution(
   const steps = await db
     .select()
     .from(testExecutionSteps)
-    .where(eq(testExecutionSteps.executionId, input.id))
+    .where(stepsOfExecution(input.id))
     .orderBy(asc(testExecutionSteps.stepNumber));
   return { ...row, steps, artifacts: await listExecutionArtifacts(db, input.id) };
 }

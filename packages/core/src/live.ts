@@ -5,6 +5,7 @@ import type { Database, DatabaseHandle } from "./db";
 import { NotFoundError } from "./errors";
 import { id } from "./limits";
 import {
+  stepsOfExecution,
   type TestExecution,
   type TestExecutionStep,
   testExecutionSteps,
@@ -120,7 +121,7 @@ export async function executionStepsSince(
   const steps = await db
     .select()
     .from(testExecutionSteps)
-    .where(and(eq(testExecutionSteps.executionId, executionId), gt(testExecutionSteps.id, cursor)))
+    .where(and(stepsOfExecution(executionId), gt(testExecutionSteps.id, cursor)))
     .orderBy(asc(testExecutionSteps.stepNumber));
   const next = steps.reduce((highest, step) => Math.max(highest, step.id), cursor);
   return { execution, steps, cursor: next };

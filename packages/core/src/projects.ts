@@ -35,13 +35,32 @@ const projectFields = {
   defaultBranch: text().trim().min(1).max(LIMITS.name),
   /** Days to keep executions (1 to 3,650); null keeps them until the instance-wide horizon. */
   retentionDays: z.number().int().min(1).max(3650).nullable(),
+  /**
+   * Days to keep artifacts of passed and of failed executions (1 to 3,650 each); null keeps them
+   * as long as their execution. Failures usually deserve the longer time.
+   */
+  artifactRetentionDays: z.strictObject({
+    passed: z.number().int().min(1).max(3650).nullable().optional(),
+    failed: z.number().int().min(1).max(3650).nullable().optional(),
+  }),
 };
+
+/** The project columns an artifactRetentionDays input sets (a key left out changes nothing). */
+function artifactRetentionColumns(
+  input: z.output<typeof projectFields.artifactRetentionDays> | undefined,
+) {
+  return {
+    artifactRetentionPassedDays: input?.passed,
+    artifactRetentionFailedDays: input?.failed,
+  };
+}
 
 export const createProjectInput = z.strictObject({
   slug,
   name: projectFields.name,
   defaultBranch: projectFields.defaultBranch.default("main"),
   retentionDays: projectFields.retentionDays.optional(),
+  artifactRetentionDays: projectFields.artifactRetentionDays.optional(),
 });
 
 export const updateProjectInput = z.strictObject({
@@ -50,6 +69,7 @@ export const updateProjectInput = z.strictObject({
   name: projectFields.name.optional(),
   defaultBranch: projectFields.defaultBranch.optional(),
   retentionDays: projectFields.retentionDays.optional(),
+  artifactRetentionDays: projectFields.artifactRetentionDays.optional(),
 });
 
 export const projectIdInput = z.strictObject({ id });
@@ -107,6 +127,8 @@ export interface ProjectView {
   name: string;
   defaultBranch: string;
   retentionDays: number | null;
+  /** Days to keep artifacts of passed and of failed executions; null: as long as the execution. */
+  artifactRetentionDays: { passed: number | null; failed: number | null };
   /** True for a user's personal project (deleted with the user, never by hand). */
   personal: boolean;
   /** The caller's role here (admins: maintainer). */
@@ -132,8 +154,17 @@ export interface CursorPage<T> {
 }
 
 function view(project: Project, role: ProjectRole): ProjectView {
-  const { personalUserId, ...rest } = project;
-  return { ...rest, personal: personalUserId !== null, role };
+  const { personalUserId, artifactRetentionPassedDays, artifactRetentionFailedDays, ...rest } =
+    project;
+  return {
+    ...rest,
+    artifactRetentionDays: {
+      passed: artifactRetentionPassedDays,
+      failed: artifactRetentionFailedDays,
+    },
+    personal: personalUserId !== null,
+    role,
+  };
 }
 
 function isUniqueViolation(error: unknown): boolean {
@@ -165,6 +196,7 @@ export async function createProject(
           name: input.name,
           defaultBranch: input.defaultBranch,
           retentionDays: input.retentionDays ?? null,
+          ...artifactRetentionColumns(input.artifactRetentionDays),
         })
         .returning();
       if (!project) throw new Error("project insert returned no row");
@@ -257,7 +289,7 @@ export async function updateProject(
   actor: Actor,
   raw: z.input<typeof updateProjectInput>,
 ): Promise<ProjectView> {
-  const { id: projectId, ...changes } = updateProjectInput.parse(raw);
+  const { id: projectId, artifactRetentionDays, ...changes } = updateProjectInput.parse(raw);
   const { project, role } = await projectWithRole(db, actor, projectId, NEEDS.manage);
   if (changes.slug !== undefined && project.personalUserId !== null) {
     throw new ConflictError("a personal project keeps its slug; change its name instead");
@@ -265,7 +297,11 @@ export async function updateProject(
   try {
     const [row] = await db
       .update(projects)
-      .set({ ...changes, updatedAt: new Date() })
+      .set({
+        ...changes,
+        ...artifactRetentionColumns(artifactRetentionDays),
+        updatedAt: new Date(),
+      })
       .where(eq(projects.id, projectId))
       .returning();
     if (!row) throw new NotFoundError("Project", projectId);

@@ -9,6 +9,7 @@ import { id, isoDateTime, LIMITS, text } from "./limits";
 import { notifyStepsRecorded, STEPS_CHANNEL } from "./live";
 import {
   EXECUTION_RESULTS,
+  stepsOfExecution,
   type TestExecutionStep,
   testExecutionSteps,
   testExecutions,
@@ -99,7 +100,7 @@ export async function updateExecutionSummary(
       skipped: sql<number>`count(*) filter (where ${s.result} = 'skip')::int`.as("skipped"),
     })
     .from(s)
-    .where(eq(s.executionId, executionId))
+    .where(stepsOfExecution(executionId))
     .as("counts");
   const [row] = await tx
     .update(testExecutions)
@@ -217,7 +218,7 @@ export async function recordValidatedSteps(
         .from(testExecutionSteps)
         .where(
           and(
-            eq(testExecutionSteps.executionId, input.executionId),
+            stepsOfExecution(input.executionId),
             inArray(
               testExecutionSteps.stepNumber,
               input.steps.map((step) => step.stepNumber),
@@ -245,7 +246,7 @@ export async function listSteps(
   return db
     .select()
     .from(testExecutionSteps)
-    .where(eq(testExecutionSteps.executionId, input.executionId))
+    .where(stepsOfExecution(input.executionId))
     .orderBy(asc(testExecutionSteps.stepNumber));
 }
 

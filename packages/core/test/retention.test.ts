@@ -2,11 +2,7 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Actor } from "../src/actor";
 import { createProject } from "../src/projects";
-import {
-  applyProjectRetention,
-  deleteExpiredBatch,
-  previewProjectRetention,
-} from "../src/retention";
+import { applyRetention, deleteExpiredBatch, previewProjectRetention } from "../src/retention";
 import { executionStatistics, rawExecutionStatistics } from "../src/stats";
 import { recordSteps } from "../src/steps";
 import {
@@ -112,9 +108,11 @@ describe("project retention", () => {
         await rawExecutionStatistics(h.db, actor, scope),
       );
     }
-    expect(await applyProjectRetention(h.db, { pauseMs: 0 })).toEqual({
+    expect(await applyRetention(h.db, { pauseMs: 0 })).toEqual({
+      partitionsDropped: [],
       executions: 0,
       steps: 0,
+      artifacts: 0,
       batches: 0,
     });
     expect((await previewProjectRetention(h.db))[0]).toMatchObject({ executions: 0, steps: 0 });

@@ -92,7 +92,7 @@ describe("the migrated schema", () => {
   it("deletes on cascade along project → executions, user → executions, test case → executions and execution → steps", async () => {
     const rows = await queryRows<{ table_name: string; column_name: string; delete_rule: string }>(
       h,
-      sql`select kcu.table_name, kcu.column_name, rc.delete_rule
+      sql`select distinct kcu.table_name, kcu.column_name, rc.delete_rule
           from information_schema.referential_constraints rc
           join information_schema.key_column_usage kcu
             on kcu.constraint_name = rc.constraint_name and kcu.constraint_schema = rc.constraint_schema

@@ -196,8 +196,9 @@ describe("recordSteps", () => {
     const { actor, executionId } = await createExecutionScenario(h);
     const limit = LIMITS.stepsPerExecution;
     await h.db.execute(
-      sql`insert into test_execution_steps (execution_id, step_number, step_description, result)
-          select ${executionId}, n, 'bulk', 'pass' from generate_series(1, ${limit - 1}) as n`,
+      sql`insert into test_execution_steps (execution_id, execution_created_at, step_number, step_description, result)
+          select e.id, e.created_at, n, 'bulk', 'pass' from test_executions e, generate_series(1, ${limit - 1}) as n
+          where e.id = ${executionId}`,
     );
     // Steps written behind step.record's back need the summary recounted once.
     await updateExecutionSummary(h.db, executionId);
@@ -433,9 +434,13 @@ describe("updateExecutionSummary", () => {
       .set({ result: initialResult })
       .where(eq(testExecutions.id, executionId));
     if (results.length > 0) {
-      await h.db
-        .insert(testExecutionSteps)
-        .values(results.map((result, i) => ({ executionId, ...step(i + 1, result) })));
+      await h.db.insert(testExecutionSteps).values(
+        results.map((result, i) => ({
+          executionId,
+          executionCreatedAt: sql`(select created_at from test_executions where id = ${executionId})`,
+          ...step(i + 1, result),
+        })),
+      );
     }
     const summary = await updateExecutionSummary(h.db, executionId);
     expect(await executionRow(executionId)).toMatchObject(summary);

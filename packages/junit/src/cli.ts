@@ -32,6 +32,8 @@ Commands:
   run finish                            finish it (--status passed | failed | cancelled)
   run summary                           the run and what changed since the last run of the
                                         default branch (--format markdown | json, --fail-on)
+  run delete <run-id>                   delete a run with its executions, steps and artifacts
+                                        (maintainer)
   quarantine list                       the project's quarantined tests (--all: expired too)
   quarantine add <test-case-id>         quarantine a test (--reason, optional --expires): its
                                         failures stop failing runs and --fail-on
@@ -39,9 +41,10 @@ Commands:
   health flaky                          the project's flaky tests, most evidence first
                                         (--window <days>, default 14)
   health rebuild                        recompute the project's health roll-ups (maintainer)
-  retention --dry-run                   what project retention would delete now (admin); the
-                                        server itself deletes it every
-                                        TESTTRACK_RETENTION_INTERVAL_MINUTES
+  retention --dry-run                   what retention would delete now (admin): step partitions
+                                        past TESTTRACK_RETENTION_DAYS, projects' expired
+                                        executions and artifacts; the server itself deletes them
+                                        every TESTTRACK_RETENTION_INTERVAL_MINUTES
 
 <project> is a project's id or slug.
 
@@ -335,10 +338,11 @@ function runContextOf(values: Values): RunContext {
 }
 
 async function runCommand(values: Values, args: string[]): Promise<number> {
-  const [action] = args;
+  const [action, runId] = args;
+  if (action === "delete") return runDeleteCommand(values, runId);
   if (action !== "start" && action !== "finish" && action !== "summary") {
     throw new UsageError(
-      `unknown run command ${action ? `"${action}"` : "(none)"}: use start, finish or summary`,
+      `unknown run command ${action ? `"${action}"` : "(none)"}: use start, finish, summary or delete`,
     );
   }
   const context = runContextOf(values);
@@ -382,6 +386,15 @@ async function runCommand(values: Values, args: string[]): Promise<number> {
       : markdown,
   );
   return failsOn(failOn, run, comparison) ? 1 : 0;
+}
+
+async function runDeleteCommand(values: Values, runId: string | undefined): Promise<number> {
+  if (!runId || !/^\d+$/.test(runId)) throw new UsageError("run delete needs <run-id>");
+  const deleted = await connect(values).run.delete.mutate({ id: Number(runId) });
+  print(values, deleted, [
+    `Deleted run ${deleted.id} with ${deleted.executions} execution${deleted.executions === 1 ? "" : "s"} and ${deleted.artifacts} artifact${deleted.artifacts === 1 ? "" : "s"}`,
+  ]);
+  return 0;
 }
 
 /** A test case named by its id (digits). */
@@ -519,23 +532,53 @@ async function retentionCommand(values: Values): Promise<number> {
       "retention runs inside the server; --dry-run prints what it would delete now",
     );
   }
-  const preview = await connect(values).retention.preview.query();
-  print(
-    values,
-    preview,
-    preview.length === 0
-      ? ["no project has retentionDays set: nothing goes"]
+  const plan = await connect(values).retention.preview.query();
+  const lines: string[] = [];
+  const { instance } = plan;
+  if (instance) {
+    lines.push(
+      `instance-wide: ${instance.retentionDays} days, before ${new Date(instance.horizon).toISOString()}: ` +
+        `${instance.executions} executions, ${instance.steps} steps`,
+    );
+    lines.push(
+      ...(instance.partitions.length === 0
+        ? ["  no step partition ends before the horizon"]
+        : instance.partitions.map(
+            (p) => `  drops ${p.name} (about ${p.estimatedRows} steps, whole partition)`,
+          )),
+      "",
+    );
+  }
+  lines.push(
+    ...(plan.projects.length === 0
+      ? ["no project has retentionDays set"]
       : table(
           ["PROJECT", "DAYS", "BEFORE", "EXECUTIONS", "STEPS"],
-          preview.map((p) => [
+          plan.projects.map((p) => [
             p.slug,
             String(p.retentionDays),
             new Date(p.horizon).toISOString(),
             String(p.executions),
             String(p.steps),
           ]),
-        ),
+        )),
   );
+  if (plan.artifacts.length > 0) {
+    lines.push(
+      "",
+      ...table(
+        ["PROJECT", "PASSED DAYS", "FAILED DAYS", "ARTIFACTS", "BYTES"],
+        plan.artifacts.map((a) => [
+          a.slug,
+          a.passedDays === null ? "-" : String(a.passedDays),
+          a.failedDays === null ? "-" : String(a.failedDays),
+          String(a.artifacts),
+          String(a.bytes),
+        ]),
+      ),
+    );
+  }
+  print(values, plan, lines);
   return 0;
 }
 

@@ -348,9 +348,11 @@ describe("testtrack retention", () => {
     expect(row).toMatch(/^kept-a-week\s+7\s+\S+Z\s+1\s+2$/);
     expect(more).toEqual([]);
     const again = await testtrack(["retention", "--dry-run", "--json"], env);
-    expect(JSON.parse(again.stdout)).toEqual([
-      expect.objectContaining({ slug: "kept-a-week", executions: 1, steps: 2 }),
-    ]);
+    expect(JSON.parse(again.stdout)).toEqual({
+      instance: null,
+      projects: [expect.objectContaining({ slug: "kept-a-week", executions: 1, steps: 2 })],
+      artifacts: [],
+    });
     const without = await testtrack(["retention"], env);
     expect(without.code).toBe(2);
     expect(without.stderr).toMatch(/--dry-run prints what it would delete now/);

@@ -1,10 +1,14 @@
-import { previewProjectRetention } from "@testtrack/core";
+import { previewRetention } from "@testtrack/core";
 import { rest } from "../rest/meta";
 import { adminProcedure, router } from "../trpc";
 
 export const retentionRouter = router({
-  /** What project retention would delete now, per project with retentionDays; deletes nothing. */
+  /**
+   * What retention would delete now, deleting nothing: the step partitions and executions past
+   * the instance-wide horizon (TESTTRACK_RETENTION_DAYS), each project's expired executions
+   * (retentionDays) and artifacts (artifactRetentionDays).
+   */
   preview: adminProcedure
-    .meta(rest("GET", "/retention/preview", "What project retention would delete now (admin)"))
-    .query(({ ctx }) => previewProjectRetention(ctx.db)),
+    .meta(rest("GET", "/retention/preview", "What retention would delete now (admin)"))
+    .query(({ ctx }) => previewRetention(ctx.db, { instanceRetentionDays: ctx.retentionDays })),
 });

@@ -270,8 +270,9 @@ describe("limits", () => {
     const { member, executionId } = await memberWithExecution();
     const db = server.database.db;
     // Fill the execution to its limit directly; the API refuses the one step more.
-    await db.execute(sql`insert into test_execution_steps (execution_id, step_number, step_description, result)
-      select ${executionId}, n, 'bulk', 'pass' from generate_series(1, ${LIMITS.stepsPerExecution}) as n`);
+    await db.execute(sql`insert into test_execution_steps (execution_id, execution_created_at, step_number, step_description, result)
+      select e.id, e.created_at, n, 'bulk', 'pass' from test_executions e, generate_series(1, ${LIMITS.stepsPerExecution}) as n
+      where e.id = ${executionId}`);
     const client = clientFor(member.token);
     await expect(
       client.step.record.mutate({

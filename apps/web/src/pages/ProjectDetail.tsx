@@ -63,6 +63,15 @@ function retention(days: number | null): string {
   return days === null ? "kept until the instance-wide horizon" : `${days} days`;
 }
 
+function artifactRetention(days: number | null): string {
+  return days === null ? "as long as the execution" : `${days} days`;
+}
+
+/** A days field's value as the API takes it: empty is null (no limit). */
+function daysOrNull(value: string): number | null {
+  return value.trim() === "" ? null : Number(value);
+}
+
 function ProjectSettings({ project }: { project: Project }) {
   return (
     <dl className="facts" aria-label="Settings">
@@ -74,6 +83,10 @@ function ProjectSettings({ project }: { project: Project }) {
       <dd>{project.defaultBranch}</dd>
       <dt>Retention</dt>
       <dd>{retention(project.retentionDays)}</dd>
+      <dt>Artifacts of passed executions</dt>
+      <dd>{artifactRetention(project.artifactRetentionDays.passed)}</dd>
+      <dt>Artifacts of failed executions</dt>
+      <dd>{artifactRetention(project.artifactRetentionDays.failed)}</dd>
       <dt>Your role</dt>
       <dd>{project.role}</dd>
     </dl>
@@ -82,12 +95,20 @@ function ProjectSettings({ project }: { project: Project }) {
 
 function ProjectSettingsForm({ project }: { project: Project }) {
   const refresh = useRefreshProjects();
-  const ids = { name: useId(), branch: useId(), retention: useId() };
+  const ids = {
+    name: useId(),
+    branch: useId(),
+    retention: useId(),
+    passed: useId(),
+    failed: useId(),
+  };
   const [name, setName] = useState(project.name);
   const [defaultBranch, setDefaultBranch] = useState(project.defaultBranch);
   const [retentionDays, setRetentionDays] = useState(
     project.retentionDays === null ? "" : String(project.retentionDays),
   );
+  const [passedDays, setPassedDays] = useState(String(project.artifactRetentionDays.passed ?? ""));
+  const [failedDays, setFailedDays] = useState(String(project.artifactRetentionDays.failed ?? ""));
   const save = useMutation(trpc.project.update.mutationOptions({ onSuccess: refresh }));
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -95,7 +116,8 @@ function ProjectSettingsForm({ project }: { project: Project }) {
       id: project.id,
       name,
       defaultBranch,
-      retentionDays: retentionDays.trim() === "" ? null : Number(retentionDays),
+      retentionDays: daysOrNull(retentionDays),
+      artifactRetentionDays: { passed: daysOrNull(passedDays), failed: daysOrNull(failedDays) },
     });
   };
 
@@ -133,6 +155,32 @@ function ProjectSettingsForm({ project }: { project: Project }) {
           value={retentionDays}
           placeholder="instance horizon"
           onChange={(event) => setRetentionDays(event.target.value)}
+        />
+      </div>
+      <div className="field">
+        <label htmlFor={ids.passed}>Keep artifacts of passed executions (days)</label>
+        <input
+          id={ids.passed}
+          type="number"
+          min={1}
+          max={3650}
+          step={1}
+          value={passedDays}
+          placeholder="as long as the execution"
+          onChange={(event) => setPassedDays(event.target.value)}
+        />
+      </div>
+      <div className="field">
+        <label htmlFor={ids.failed}>Keep artifacts of failed executions (days)</label>
+        <input
+          id={ids.failed}
+          type="number"
+          min={1}
+          max={3650}
+          step={1}
+          value={failedDays}
+          placeholder="as long as the execution"
+          onChange={(event) => setFailedDays(event.target.value)}
         />
       </div>
       <button type="submit" disabled={save.isPending}>

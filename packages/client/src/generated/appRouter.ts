@@ -179,8 +179,12 @@ export type AppRouter = TRPCBuiltRouter<
           name: string;
           defaultBranch?: undefined | string;
           retentionDays?: undefined | null | number;
+          artifactRetentionDays?:
+            | undefined
+            | { passed?: undefined | null | number; failed?: undefined | null | number };
         };
         output: {
+          retentionDays: null | number;
           name: string;
           role: "viewer" | "member" | "maintainer";
           id: number;
@@ -188,7 +192,7 @@ export type AppRouter = TRPCBuiltRouter<
           updatedAt: string;
           slug: string;
           defaultBranch: string;
-          retentionDays: null | number;
+          artifactRetentionDays: { passed: null | number; failed: null | number };
           personal: boolean;
         };
       }>;
@@ -205,6 +209,7 @@ export type AppRouter = TRPCBuiltRouter<
         output: {
           limit: number;
           items: Array<{
+            retentionDays: null | number;
             name: string;
             role: "viewer" | "member" | "maintainer";
             id: number;
@@ -212,7 +217,7 @@ export type AppRouter = TRPCBuiltRouter<
             updatedAt: string;
             slug: string;
             defaultBranch: string;
-            retentionDays: null | number;
+            artifactRetentionDays: { passed: null | number; failed: null | number };
             personal: boolean;
           }>;
           total: number;
@@ -223,6 +228,7 @@ export type AppRouter = TRPCBuiltRouter<
         meta: object;
         input: { id?: undefined | number; slug?: undefined | string };
         output: {
+          retentionDays: null | number;
           name: string;
           role: "viewer" | "member" | "maintainer";
           id: number;
@@ -230,7 +236,7 @@ export type AppRouter = TRPCBuiltRouter<
           updatedAt: string;
           slug: string;
           defaultBranch: string;
-          retentionDays: null | number;
+          artifactRetentionDays: { passed: null | number; failed: null | number };
           personal: boolean;
         };
       }>;
@@ -242,8 +248,12 @@ export type AppRouter = TRPCBuiltRouter<
           name?: undefined | string;
           defaultBranch?: undefined | string;
           retentionDays?: undefined | null | number;
+          artifactRetentionDays?:
+            | undefined
+            | { passed?: undefined | null | number; failed?: undefined | null | number };
         };
         output: {
+          retentionDays: null | number;
           name: string;
           role: "viewer" | "member" | "maintainer";
           id: number;
@@ -251,7 +261,7 @@ export type AppRouter = TRPCBuiltRouter<
           updatedAt: string;
           slug: string;
           defaultBranch: string;
-          retentionDays: null | number;
+          artifactRetentionDays: { passed: null | number; failed: null | number };
           personal: boolean;
         };
       }>;
@@ -335,6 +345,8 @@ export type AppRouter = TRPCBuiltRouter<
           name: null | string;
           projectId: number;
           id: number;
+          passed: number;
+          failed: number;
           key: string;
           branch: null | string;
           commitSha: null | string;
@@ -343,8 +355,6 @@ export type AppRouter = TRPCBuiltRouter<
           ciProvider: null | string;
           ciUrl: null | string;
           expectedShards: null | number;
-          passed: number;
-          failed: number;
           status: "passed" | "failed" | "cancelled" | "running" | "timed_out";
           flaky: number;
           skipped: number;
@@ -370,6 +380,8 @@ export type AppRouter = TRPCBuiltRouter<
           name: null | string;
           projectId: number;
           id: number;
+          passed: number;
+          failed: number;
           key: string;
           branch: null | string;
           commitSha: null | string;
@@ -378,8 +390,6 @@ export type AppRouter = TRPCBuiltRouter<
           ciProvider: null | string;
           ciUrl: null | string;
           expectedShards: null | number;
-          passed: number;
-          failed: number;
           status: "passed" | "failed" | "cancelled" | "running" | "timed_out";
           flaky: number;
           skipped: number;
@@ -404,6 +414,8 @@ export type AppRouter = TRPCBuiltRouter<
           name: null | string;
           projectId: number;
           id: number;
+          passed: number;
+          failed: number;
           key: string;
           branch: null | string;
           commitSha: null | string;
@@ -412,8 +424,6 @@ export type AppRouter = TRPCBuiltRouter<
           ciProvider: null | string;
           ciUrl: null | string;
           expectedShards: null | number;
-          passed: number;
-          failed: number;
           status: "passed" | "failed" | "cancelled" | "running" | "timed_out";
           flaky: number;
           skipped: number;
@@ -438,6 +448,8 @@ export type AppRouter = TRPCBuiltRouter<
           name: null | string;
           projectId: number;
           id: number;
+          passed: number;
+          failed: number;
           key: string;
           branch: null | string;
           commitSha: null | string;
@@ -446,8 +458,6 @@ export type AppRouter = TRPCBuiltRouter<
           ciProvider: null | string;
           ciUrl: null | string;
           expectedShards: null | number;
-          passed: number;
-          failed: number;
           status: "passed" | "failed" | "cancelled" | "running" | "timed_out";
           flaky: number;
           skipped: number;
@@ -484,6 +494,8 @@ export type AppRouter = TRPCBuiltRouter<
             name: null | string;
             projectId: number;
             id: number;
+            passed: number;
+            failed: number;
             key: string;
             branch: null | string;
             commitSha: null | string;
@@ -492,8 +504,6 @@ export type AppRouter = TRPCBuiltRouter<
             ciProvider: null | string;
             ciUrl: null | string;
             expectedShards: null | number;
-            passed: number;
-            failed: number;
             status: "passed" | "failed" | "cancelled" | "running" | "timed_out";
             flaky: number;
             skipped: number;
@@ -522,6 +532,8 @@ export type AppRouter = TRPCBuiltRouter<
           name: null | string;
           projectId: number;
           id: number;
+          passed: number;
+          failed: number;
           key: string;
           branch: null | string;
           commitSha: null | string;
@@ -530,8 +542,6 @@ export type AppRouter = TRPCBuiltRouter<
           ciProvider: null | string;
           ciUrl: null | string;
           expectedShards: null | number;
-          passed: number;
-          failed: number;
           status: "passed" | "failed" | "cancelled" | "running" | "timed_out";
           flaky: number;
           skipped: number;
@@ -563,6 +573,11 @@ export type AppRouter = TRPCBuiltRouter<
           };
         };
       }>;
+      delete: TRPCMutationProcedure<{
+        meta: object;
+        input: { id: number };
+        output: { id: number; executions: number; artifacts: number };
+      }>;
       compare: TRPCQueryProcedure<{
         meta: object;
         input: { runId: number; baseRunId?: undefined | number; limit?: undefined | number };
@@ -571,6 +586,8 @@ export type AppRouter = TRPCBuiltRouter<
             name: null | string;
             projectId: number;
             id: number;
+            passed: number;
+            failed: number;
             key: string;
             branch: null | string;
             commitSha: null | string;
@@ -579,8 +596,6 @@ export type AppRouter = TRPCBuiltRouter<
             ciProvider: null | string;
             ciUrl: null | string;
             expectedShards: null | number;
-            passed: number;
-            failed: number;
             status: "passed" | "failed" | "cancelled" | "running" | "timed_out";
             flaky: number;
             skipped: number;
@@ -594,6 +609,8 @@ export type AppRouter = TRPCBuiltRouter<
             name: null | string;
             projectId: number;
             id: number;
+            passed: number;
+            failed: number;
             key: string;
             branch: null | string;
             commitSha: null | string;
@@ -602,8 +619,6 @@ export type AppRouter = TRPCBuiltRouter<
             ciProvider: null | string;
             ciUrl: null | string;
             expectedShards: null | number;
-            passed: number;
-            failed: number;
             status: "passed" | "failed" | "cancelled" | "running" | "timed_out";
             flaky: number;
             skipped: number;
@@ -1189,6 +1204,7 @@ export type AppRouter = TRPCBuiltRouter<
             errorMessage: null | string;
             screenshotPath: null | string;
             executionId: number;
+            executionCreatedAt: string;
             stepNumber: number;
             stepDescription: string;
             actualResult: null | string;
@@ -1213,7 +1229,6 @@ export type AppRouter = TRPCBuiltRouter<
           failedSteps: number;
           skippedSteps: number;
           failureFingerprint: null | string;
-          testCaseTitle: string;
           artifacts: Array<{
             name: string;
             id: number;
@@ -1226,6 +1241,7 @@ export type AppRouter = TRPCBuiltRouter<
             contentType: string;
             sha256: string;
           }>;
+          testCaseTitle: string;
         };
       }>;
       update: TRPCMutationProcedure<{
@@ -1294,6 +1310,7 @@ export type AppRouter = TRPCBuiltRouter<
               errorMessage: null | string;
               screenshotPath: null | string;
               executionId: number;
+              executionCreatedAt: string;
               stepNumber: number;
               stepDescription: string;
               actualResult: null | string;
@@ -1380,6 +1397,7 @@ export type AppRouter = TRPCBuiltRouter<
             errorMessage: null | string;
             screenshotPath: null | string;
             executionId: number;
+            executionCreatedAt: string;
             stepNumber: number;
             stepDescription: string;
             actualResult: null | string;
@@ -1413,6 +1431,7 @@ export type AppRouter = TRPCBuiltRouter<
           errorMessage: null | string;
           screenshotPath: null | string;
           executionId: number;
+          executionCreatedAt: string;
           stepNumber: number;
           stepDescription: string;
           actualResult: null | string;
@@ -1452,6 +1471,7 @@ export type AppRouter = TRPCBuiltRouter<
             errorMessage: null | string;
             screenshotPath: null | string;
             executionId: number;
+            executionCreatedAt: string;
             stepNumber: number;
             stepDescription: string;
             actualResult: null | string;
@@ -1635,14 +1655,31 @@ export type AppRouter = TRPCBuiltRouter<
       preview: TRPCQueryProcedure<{
         meta: object;
         input: void;
-        output: Array<{
-          projectId: number;
-          slug: string;
-          retentionDays: number;
-          steps: number;
-          executions: number;
-          horizon: string;
-        }>;
+        output: {
+          projects: Array<{
+            retentionDays: number;
+            projectId: number;
+            slug: string;
+            steps: number;
+            executions: number;
+            horizon: string;
+          }>;
+          artifacts: Array<{
+            projectId: number;
+            slug: string;
+            artifacts: number;
+            passedDays: null | number;
+            failedDays: null | number;
+            bytes: number;
+          }>;
+          instance: null | {
+            retentionDays: number;
+            steps: number;
+            executions: number;
+            horizon: string;
+            partitions: Array<{ name: string; from: string; to: string; estimatedRows: number }>;
+          };
+        };
       }>;
     };
   }

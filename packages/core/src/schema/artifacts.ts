@@ -36,6 +36,8 @@ export const artifacts = pgTable(
   (t) => [
     index("artifacts_execution_idx").on(t.executionId, t.id),
     index("artifacts_project_idx").on(t.projectId),
+    // Artifact retention: a project's artifacts oldest first.
+    index("artifacts_project_created_idx").on(t.projectId, t.createdAt),
   ],
 );
 

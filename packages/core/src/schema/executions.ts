@@ -1,4 +1,4 @@
-import { relations, sql } from "drizzle-orm";
+import { and, eq, relations, type SQL, sql } from "drizzle-orm";
 import {
   type AnyPgColumn,
   boolean,
@@ -6,6 +6,7 @@ import {
   index,
   integer,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   unique,
@@ -102,10 +103,15 @@ export const testExecutions = pgTable(
 export const testExecutionSteps = pgTable(
   "test_execution_steps",
   {
-    id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
+    id: integer("id").generatedAlwaysAsIdentity(),
     executionId: integer("execution_id")
       .notNull()
       .references(() => testExecutions.id, { onDelete: "cascade" }),
+    /**
+     * The partition key (migration 0025): a copy of the execution's created_at, the moment its
+     * recording started, which never changes. The table is range-partitioned by its month.
+     */
+    executionCreatedAt: timestamp("execution_created_at", { withTimezone: true }).notNull(),
     stepNumber: integer("step_number").notNull(),
     stepDescription: text("step_description").notNull(),
     expectedResult: text("expected_result"),
@@ -122,9 +128,32 @@ export const testExecutionSteps = pgTable(
     isCritical: boolean("is_critical").notNull().default(false),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  // The unique constraint's index also serves lookups by execution in step order.
-  (t) => [unique("test_execution_steps_execution_step_key").on(t.executionId, t.stepNumber)],
+  // A partitioned table's keys must hold the partition key. The unique constraint's index also
+  // serves lookups by execution in step order; every step of an execution has one key, so
+  // (execution_id, step_number) stays unique.
+  (t) => [
+    primaryKey({ name: "test_execution_steps_pkey", columns: [t.id, t.executionCreatedAt] }),
+    unique("test_execution_steps_execution_step_key").on(
+      t.executionId,
+      t.executionCreatedAt,
+      t.stepNumber,
+    ),
+  ],
 );
+
+/**
+ * The rows of one execution's steps, by the partition key too: only the partition of the
+ * execution's month is read (pruned at run time), not an index probe per month.
+ */
+export function stepsOfExecution(executionId: number | SQL) {
+  return and(
+    eq(testExecutionSteps.executionId, executionId),
+    eq(
+      testExecutionSteps.executionCreatedAt,
+      sql`(select ${testExecutions.createdAt} from ${testExecutions} where ${testExecutions.id} = ${executionId})`,
+    ),
+  );
+}
 
 export const testExecutionsRelations = relations(testExecutions, ({ one, many }) => ({
   testCase: one(testCases, { fields: [testExecutions.testCaseId], references: [testCases.id] }),

@@ -23,6 +23,12 @@ export const projects = pgTable(
     defaultBranch: varchar("default_branch", { length: 200 }).notNull().default("main"),
     /** Days to keep executions; null keeps them until the instance-wide horizon. */
     retentionDays: integer("retention_days"),
+    /**
+     * Days to keep the artifacts of passed (and skipped) executions, and of failed (and
+     * errored) ones; null keeps them as long as their execution.
+     */
+    artifactRetentionPassedDays: integer("artifact_retention_passed_days"),
+    artifactRetentionFailedDays: integer("artifact_retention_failed_days"),
     personalUserId: integer("personal_user_id").references(() => users.id, {
       onDelete: "cascade",
     }),

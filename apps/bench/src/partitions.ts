@@ -1,0 +1,214 @@
+/**
+ * Steps partitioned by month against the same steps in one plain table, side by side in one
+ * database: bulk load, insert batches, one execution's steps, its summary counts, a month's
+ * aggregate, and retention of one month (DROP of its partition against DELETE of its rows).
+ * Both tables have the columns and keys test_execution_steps had before and after migration 0025.
+ */
+import type { DatabaseHandle } from "@testtrack/core";
+import { sql } from "drizzle-orm";
+import { compare, once } from "./measure";
+import { execute } from "./seed";
+
+export interface PartitionFigure {
+  name: string;
+  /** Partitioned. */
+  value: number;
+  /** The plain table. */
+  baseline: number;
+  unit: string;
+  /** true when lower is better (times); false for rates. */
+  lowerIsBetter: boolean;
+}
+
+const MONTHS = 12;
+const STEPS_PER_EXECUTION = 100;
+
+/** Months back from the current one, as SQL: the first instant (UTC) of that month. */
+const monthStart = (back: number) =>
+  sql.raw(
+    `((date_trunc('month', now() at time zone 'UTC') - interval '${back} months') at time zone 'UTC')`,
+  );
+
+export async function measurePartitions(
+  database: DatabaseHandle,
+  steps: number,
+  onProgress: (message: string) => void,
+): Promise<PartitionFigure[]> {
+  const executions = Math.max(MONTHS, Math.round(steps / STEPS_PER_EXECUTION));
+  const perMonth = Math.ceil(executions / MONTHS);
+  const run = (query: ReturnType<typeof sql>) => execute(database, query);
+  await run(sql`drop schema if exists partition_bench cascade`);
+  await run(sql`create schema partition_bench`);
+  // Executions spread evenly over the last 12 months, oldest first.
+  await run(
+    sql`create table partition_bench.executions (id int primary key, created_at timestamptz not null)`,
+  );
+  await run(sql`insert into partition_bench.executions
+    select g, ${monthStart(MONTHS - 1)} + ((g - 1) / ${perMonth}::int) * interval '1 month'
+      + ((g - 1) % ${perMonth}::int) * (interval '27 days' / ${perMonth}::int)
+    from generate_series(1, ${executions}::int) g`);
+  const columns = sql.raw(`
+    execution_id int not null references partition_bench.executions(id) on delete cascade,
+    execution_created_at timestamptz not null,
+    step_number int not null,
+    step_description text not null,
+    result execution_result not null,
+    duration_seconds float8,
+    created_at timestamptz not null default now()`);
+  await run(sql`create table partition_bench.plain (
+    id int generated always as identity primary key, ${columns},
+    unique (execution_id, step_number))`);
+  await run(sql`create table partition_bench.parted (
+    id int generated always as identity, ${columns},
+    primary key (id, execution_created_at),
+    unique (execution_id, execution_created_at, step_number))
+    partition by range (execution_created_at)`);
+  for (let back = MONTHS - 1; back >= -1; back--) {
+    const name = `parted_m${back < 0 ? "next" : back}`;
+    await run(sql`create table partition_bench.${sql.raw(name)} partition of partition_bench.parted
+      for values from (${monthStart(back)}) to (${monthStart(back - 1)})`);
+  }
+
+  const figures: PartitionFigure[] = [];
+  const load = async (table: "plain" | "parted") => {
+    const chunk = Math.max(1, Math.floor(1_000_000 / STEPS_PER_EXECUTION));
+    return once(async () => {
+      for (let from = 1; from <= executions; from += chunk) {
+        onProgress(
+          `partitions: loading ${table} ${((from - 1) * STEPS_PER_EXECUTION).toLocaleString("en")} / ${(executions * STEPS_PER_EXECUTION).toLocaleString("en")} steps`,
+        );
+        await run(sql`insert into partition_bench.${sql.raw(table)}
+          (execution_id, execution_created_at, step_number, step_description, result, duration_seconds)
+          select e.id, e.created_at, s, 'Step ' || s, (case when s % 10 = 0 then 'fail' else 'pass' end)::execution_result, 0.5
+          from partition_bench.executions e cross join generate_series(1, ${STEPS_PER_EXECUTION}::int) s
+          where e.id between ${from}::int and ${Math.min(executions, from + chunk - 1)}::int`);
+      }
+    });
+  };
+  const plainLoad = await load("plain");
+  const partedLoad = await load("parted");
+  const total = executions * STEPS_PER_EXECUTION;
+  figures.push({
+    name: `bulk load of ${total.toLocaleString("en")} steps`,
+    value: Math.round(total / (partedLoad / 1000)),
+    baseline: Math.round(total / (plainLoad / 1000)),
+    unit: "rows/s",
+    lowerIsBetter: false,
+  });
+  await run(sql`vacuum analyze partition_bench.plain`);
+  await run(sql`vacuum analyze partition_bench.parted`);
+
+  // Inserts: 1,000-step batches of new executions of this month, taking turns.
+  const batches = 60;
+  await run(sql`insert into partition_bench.executions
+    select ${executions}::int + g, now() from generate_series(1, ${batches * 2 + 6}::int) g`);
+  let next = executions;
+  const insertBatch = (table: "plain" | "parted") => async () => {
+    next += 1;
+    const rows = Array.from({ length: 1_000 }, (_, k) => ({
+      step_number: k + 1,
+      step_description: `Step ${k + 1}`,
+      result: "pass",
+      duration_seconds: 0.1,
+    }));
+    await run(sql`insert into partition_bench.${sql.raw(table)}
+      (execution_id, execution_created_at, step_number, step_description, result, duration_seconds)
+      select e.id, e.created_at, r.step_number, r.step_description, r.result, r.duration_seconds
+      from partition_bench.executions e,
+        json_to_recordset(${JSON.stringify(rows)}::json) as r(step_number int, step_description text, result execution_result, duration_seconds float8)
+      where e.id = ${next}::int`);
+  };
+  const inserts = await compare(batches, {
+    plain: insertBatch("plain"),
+    parted: insertBatch("parted"),
+  });
+  figures.push({
+    name: "insert a 1,000-step batch (p50)",
+    value: inserts.parted.p50,
+    baseline: inserts.plain.p50,
+    unit: "ms",
+    lowerIsBetter: true,
+  });
+
+  // Reads of one execution (any month), as step.list and the summary recount do them.
+  const pick = (i: number) => 1 + ((Math.abs(i) * 7919) % executions);
+  const lists = await compare(400, {
+    plain: (i) =>
+      run(
+        sql`select * from partition_bench.plain where execution_id = ${pick(i)}::int order by step_number`,
+      ),
+    parted: (i) =>
+      run(sql`select * from partition_bench.parted where execution_id = ${pick(i)}::int
+        and execution_created_at = (select created_at from partition_bench.executions where id = ${pick(i)}::int)
+        order by step_number`),
+  });
+  figures.push({
+    name: `one execution's ${STEPS_PER_EXECUTION} steps in order (p50)`,
+    value: lists.parted.p50,
+    baseline: lists.plain.p50,
+    unit: "ms",
+    lowerIsBetter: true,
+  });
+  const counts = (where: ReturnType<typeof sql>, table: "plain" | "parted") =>
+    run(sql`select count(*) filter (where result = 'pass') as passed,
+      count(*) filter (where result = 'fail') as failed, count(*) as total
+      from partition_bench.${sql.raw(table)} where ${where}`);
+  const summaries = await compare(400, {
+    plain: (i) => counts(sql`execution_id = ${pick(i)}::int`, "plain"),
+    parted: (i) =>
+      counts(
+        sql`execution_id = ${pick(i)}::int and execution_created_at = (select created_at from partition_bench.executions where id = ${pick(i)}::int)`,
+        "parted",
+      ),
+  });
+  figures.push({
+    name: "one execution's summary counts (p50)",
+    value: summaries.parted.p50,
+    baseline: summaries.plain.p50,
+    unit: "ms",
+    lowerIsBetter: true,
+  });
+  // A month's aggregate over its steps (the plain table finds the month through its executions).
+  const month = await compare(
+    5,
+    {
+      plain: () =>
+        counts(
+          sql`execution_id in (select id from partition_bench.executions where created_at >= ${monthStart(3)} and created_at < ${monthStart(2)})`,
+          "plain",
+        ),
+      parted: () =>
+        counts(
+          sql`execution_created_at >= ${monthStart(3)} and execution_created_at < ${monthStart(2)}`,
+          "parted",
+        ),
+    },
+    1,
+  );
+  figures.push({
+    name: "aggregate one month's steps (p50)",
+    value: month.parted.p50,
+    baseline: month.plain.p50,
+    unit: "ms",
+    lowerIsBetter: true,
+  });
+
+  // Retention of the oldest month: its partition dropped, against deleting the same rows.
+  onProgress("partitions: deleting the oldest month");
+  const deleteMs = await once(() =>
+    run(sql`delete from partition_bench.plain where execution_id in (
+      select id from partition_bench.executions where created_at < ${monthStart(MONTHS - 2)})`),
+  );
+  const dropMs = await once(() =>
+    run(sql`drop table partition_bench.${sql.raw(`parted_m${MONTHS - 1}`)}`),
+  );
+  figures.push({
+    name: `retention of one month (${perMonth * STEPS_PER_EXECUTION} steps): DROP partition vs DELETE`,
+    value: dropMs,
+    baseline: deleteMs,
+    unit: "ms",
+    lowerIsBetter: true,
+  });
+  await run(sql`drop schema partition_bench cascade`);
+  return figures;
+}

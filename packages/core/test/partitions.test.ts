@@ -1,0 +1,332 @@
+import { randomBytes } from "node:crypto";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { asc, sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/postgres-js";
+import { migrate } from "drizzle-orm/postgres-js/migrator";
+import postgres from "postgres";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Actor } from "../src/actor";
+import { migrationsFolder, openDatabase } from "../src/db";
+import { getExecution } from "../src/executions";
+import { executionStepsSince } from "../src/live";
+import { createProject, updateProject } from "../src/projects";
+import {
+  applyRetention,
+  ensureStepPartitions,
+  listStepPartitions,
+  previewRetention,
+} from "../src/retention";
+import { stepsOfExecution, testExecutionSteps } from "../src/schema";
+import { executionStatistics, rawExecutionStatistics } from "../src/stats";
+import { listSteps, recordSteps } from "../src/steps";
+import {
+  createTestCaseFor,
+  createTestUser,
+  openTestDatabase,
+  queryRows,
+  startExecutionFor,
+  type TestDatabase,
+  testDatabaseUrl,
+} from "./fixtures";
+
+const DAY = 86_400_000;
+
+/** `YYYYMM` of a time's UTC month: the suffix of its step partition. */
+function monthOf(at: Date): string {
+  return `${at.getUTCFullYear()}${String(at.getUTCMonth() + 1).padStart(2, "0")}`;
+}
+
+describe("the migration to monthly step partitions", () => {
+  const name = `testtrack_partition_${randomBytes(6).toString("hex")}`;
+  let admin: postgres.Sql;
+  let client: postgres.Sql;
+  let folder: string;
+  const ages = [400, 70, 40, 0];
+
+  beforeAll(async () => {
+    admin = postgres(testDatabaseUrl("postgres"), { max: 1, onnotice: () => {} });
+    await admin.unsafe(`create database ${name}`);
+    client = postgres(testDatabaseUrl(name), { max: 2, onnotice: () => {} });
+    // The schema as wave 1 and the rest of wave 2 left it: every migration before 0025.
+    folder = mkdtempSync(join(tmpdir(), "testtrack-migrations-"));
+    cpSync(migrationsFolder, folder, { recursive: true });
+    const journalPath = join(folder, "meta/_journal.json");
+    const journal = JSON.parse(readFileSync(journalPath, "utf8"));
+    journal.entries = journal.entries.filter((entry: { idx: number }) => entry.idx < 25);
+    writeFileSync(journalPath, JSON.stringify(journal));
+    await migrate(drizzle(client), { migrationsFolder: folder });
+  });
+  afterAll(async () => {
+    await client.end();
+    await admin.unsafe(`drop database if exists ${name} with (force)`);
+    await admin.end();
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  it("moves every step, ids and contents kept, into the partition of its execution's month", async () => {
+    const [user] = await client`insert into users (email, name, password_hash)
+      values ('old@example.com', 'Old', 'x') returning id`;
+    const [project] = await client`select id from projects where personal_user_id = ${user?.id}`;
+    const [testCase] = await client`insert into test_cases (project_id, user_id, title)
+      values (${project?.id}, ${user?.id}, 'Old test') returning id`;
+    for (const [i, age] of ages.entries()) {
+      const [execution] = await client`insert into test_executions
+        (project_id, test_case_id, user_id, status, created_at)
+        values (${project?.id}, ${testCase?.id}, ${user?.id}, 'running',
+          now() - ${`${age} days`}::interval) returning id`;
+      await client`insert into test_execution_steps (execution_id, step_number, step_description, result, error_message)
+        select ${execution?.id}, n, 'step ' || n || ' of ' || ${i}, 'pass', case when n = 2 then 'boom' end
+        from generate_series(1, 250) n`;
+    }
+    // One execution without steps, and one step id gap (a deleted step).
+    await client`insert into test_executions (project_id, test_case_id, user_id)
+      values (${project?.id}, ${testCase?.id}, ${user?.id})`;
+    await client`delete from test_execution_steps where id = 7`;
+    const fingerprint = () => client`
+      select count(*)::int as n, md5(string_agg(concat_ws('|', id, execution_id, step_number,
+        step_description, result, error_message, created_at), ',' order by id)) as h
+      from test_execution_steps`;
+    const [before] = await fingerprint();
+    expect(before?.n).toBe(999);
+
+    const handle = openDatabase({ url: testDatabaseUrl(name) });
+    try {
+      await handle.migrate();
+      const [after] = await fingerprint();
+      expect(after).toEqual(before);
+      const [misplaced] = await client`select count(*)::int as n from test_execution_steps s
+        join test_executions e on e.id = s.execution_id where s.execution_created_at <> e.created_at`;
+      expect(misplaced?.n).toBe(0);
+      const [inDefault] = await client`select count(*)::int as n from test_execution_steps_default`;
+      expect(inDefault?.n).toBe(0);
+      const partitions = await listStepPartitions(handle.db);
+      const names = partitions.map((p) => p.name);
+      for (const age of ages) {
+        expect(names).toContain(
+          `test_execution_steps_p${monthOf(new Date(Date.now() - age * DAY))}`,
+        );
+      }
+      // Three months ahead exist, so steps never wait for a partition at a month's turn.
+      const ahead = new Date();
+      ahead.setUTCDate(1);
+      ahead.setUTCMonth(ahead.getUTCMonth() + 3);
+      expect(names).toContain(`test_execution_steps_p${monthOf(ahead)}`);
+      for (const p of partitions) expect(p.to.getTime()).toBeGreaterThan(p.from.getTime());
+      const [counts] = await client`select
+        (select count(*) from test_execution_steps_p${client.unsafe(monthOf(new Date(Date.now() - 400 * DAY)))})::int as old`;
+      expect(counts?.old).toBe(249);
+
+      // New steps continue after the moved ids.
+      const [oldest] = await client`select id from test_executions order by created_at limit 1`;
+      const actor: Actor = { id: Number(user?.id), role: "member" };
+      const recorded = await recordSteps(handle.db, actor, {
+        executionId: Number(oldest?.id),
+        steps: [{ stepNumber: 251, stepDescription: "after the move", result: "fail" }],
+      });
+      expect(recorded.steps[0]?.id).toBe(1001);
+      expect(recorded.summary.totalSteps).toBe(1);
+      const listed = await listSteps(handle.db, actor, { executionId: Number(oldest?.id) });
+      expect(listed).toHaveLength(250);
+      expect(listed.at(-1)?.stepDescription).toBe("after the move");
+    } finally {
+      await handle.close();
+    }
+  });
+});
+
+describe("step partitions", () => {
+  let h: TestDatabase;
+  let actor: Actor;
+  let projectId: number;
+
+  beforeAll(async () => {
+    h = await openTestDatabase();
+    actor = (await createTestUser(h, "admin")).actor;
+    projectId = (await createProject(h.db, actor, { slug: "parted", name: "Parted" })).id;
+  });
+  afterAll(() => h.close());
+
+  /** An execution with `steps` steps whose recording started `daysAgo` days ago. */
+  async function executionOf(steps: number, daysAgo: number, result: "pass" | "fail" = "pass") {
+    const testCase = await createTestCaseFor(h, actor, { projectId });
+    const id = await startExecutionFor(h, actor, testCase.id);
+    await recordSteps(h.db, actor, {
+      executionId: id,
+      steps: Array.from({ length: steps }, (_, i) => ({
+        stepNumber: i + 1,
+        stepDescription: `step ${i + 1}`,
+        result: i === 0 ? result : ("pass" as const),
+      })),
+      returnSteps: false,
+    });
+    // Its steps follow (a trigger) into that month's partition.
+    await h.db.execute(
+      sql`select testtrack_ensure_step_partition(now() - ${`${daysAgo} days`}::interval)`,
+    );
+    await h.db.execute(
+      sql`update test_executions set created_at = now() - ${`${daysAgo} days`}::interval where id = ${id}`,
+    );
+    return id;
+  }
+
+  async function planOf(query: { toSQL(): { sql: string; params: unknown[] } }) {
+    const { sql: text, params } = query.toSQL();
+    const client = postgres(h.url, { max: 1, onnotice: () => {} });
+    try {
+      const rows = await client.unsafe(
+        `explain (analyze, costs off, timing off, summary off) ${text}`,
+        params as never[],
+      );
+      return rows.map((row) => row["QUERY PLAN"]).join("\n");
+    } finally {
+      await client.end();
+    }
+  }
+
+  it("reads one execution's steps from its month's partition only, by index", async () => {
+    await executionOf(20, 100);
+    await executionOf(20, 45);
+    const id = await executionOf(30, 0);
+    expect((await listStepPartitions(h.db)).length).toBeGreaterThanOrEqual(5);
+    const list = await planOf(
+      h.db
+        .select()
+        .from(testExecutionSteps)
+        .where(stepsOfExecution(id))
+        .orderBy(asc(testExecutionSteps.stepNumber)),
+    );
+    // Run-time pruning: only the execution's month is read, by its (execution, key, step) index;
+    // every other partition is never executed.
+    const executed = list.match(/Index Scan using \S+ on (test_execution_steps_\w+) \S+ \(actual/g);
+    expect(executed).toHaveLength(1);
+    expect(executed?.[0]).toContain(
+      `test_execution_steps_p${monthOf(new Date())}_execution_id_execution_created`,
+    );
+    expect(list).toMatch(/\(never executed\)/);
+    expect(list).not.toMatch(/Seq Scan/);
+    // And the answers through every reader are complete.
+    expect(await listSteps(h.db, actor, { executionId: id })).toHaveLength(30);
+    expect((await getExecution(h.db, actor, { id })).steps).toHaveLength(30);
+    expect((await executionStepsSince(h.db, actor, id, 0)).steps).toHaveLength(30);
+  });
+
+  it("keeps a step whose month has no partition in the default one, then moves it into its month", async () => {
+    const id = await executionOf(3, 0);
+    // Far ahead of the partitions made so far: its steps wait in the default partition.
+    await h.db.execute(
+      sql`update test_executions set created_at = '2031-05-10T12:00:00Z' where id = ${id}`,
+    );
+    const [waiting] = await queryRows<{ n: number }>(
+      h,
+      sql`select count(*)::int as n from test_execution_steps_default where execution_id = ${id}`,
+    );
+    expect(waiting?.n).toBe(3);
+    const ids = (await listSteps(h.db, actor, { executionId: id })).map((s) => s.id);
+    await h.db.execute(sql`select testtrack_ensure_step_partition('2031-05-01T00:00:00Z')`);
+    const [moved] = await queryRows<{ n: number; left: number }>(
+      h,
+      sql`select (select count(*) from test_execution_steps_p203105 where execution_id = ${id})::int as n,
+            (select count(*) from test_execution_steps_default)::int as left`,
+    );
+    expect(moved).toEqual({ n: 3, left: 0 });
+    expect((await listSteps(h.db, actor, { executionId: id })).map((s) => s.id)).toEqual(ids);
+    await h.db.execute(sql`delete from test_executions where id = ${id}`);
+    // Creating partitions is idempotent.
+    await ensureStepPartitions(h.db);
+    expect(await ensureStepPartitions(h.db)).toBe(0);
+  });
+
+  it("drops whole months past the instance-wide horizon, deletes their executions, and keeps statistics exact", async () => {
+    const old = [await executionOf(40, 120), await executionOf(10, 110, "fail")];
+    const edge = await executionOf(15, 61);
+    const kept = await executionOf(5, 3);
+    const oldMonth = `test_execution_steps_p${monthOf(new Date(Date.now() - 120 * DAY))}`;
+    const plan = await previewRetention(h.db, { instanceRetentionDays: 60 });
+    expect(plan.instance?.partitions.map((p) => p.name)).toContain(oldMonth);
+    expect(plan.instance?.executions).toBeGreaterThanOrEqual(3);
+    // A preview deletes nothing.
+    expect((await listStepPartitions(h.db)).map((p) => p.name)).toContain(oldMonth);
+
+    const outcome = await applyRetention(h.db, { instanceRetentionDays: 60, pauseMs: 0 });
+    expect(outcome.partitionsDropped).toContain(oldMonth);
+    expect((await listStepPartitions(h.db)).map((p) => p.name)).not.toContain(oldMonth);
+    const survivors = await queryRows<{ id: number }>(
+      h,
+      sql`select id from test_executions where id = any(${`{${[...old, edge, kept].join(",")}}`}::int[])`,
+    );
+    expect(survivors.map((row) => row.id)).toEqual([kept]);
+    const [orphans] = await queryRows<{ n: number }>(
+      h,
+      sql`select count(*)::int as n from test_execution_steps s
+          where not exists (select 1 from test_executions e where e.id = s.execution_id)`,
+    );
+    expect(orphans?.n).toBe(0);
+    for (const scope of [{ projectId }, {}]) {
+      expect(await executionStatistics(h.db, actor, scope)).toEqual(
+        await rawExecutionStatistics(h.db, actor, scope),
+      );
+    }
+    expect(await listSteps(h.db, actor, { executionId: kept })).toHaveLength(5);
+    // Nothing more to do.
+    expect(await applyRetention(h.db, { instanceRetentionDays: 60, pauseMs: 0 })).toMatchObject({
+      partitionsDropped: [],
+      executions: 0,
+      batches: 0,
+    });
+  });
+
+  it("deletes artifacts of passed executions sooner than those of failed ones", async () => {
+    const project = await createProject(h.db, actor, { slug: "shots", name: "Shots" });
+    await updateProject(h.db, actor, {
+      id: project.id,
+      artifactRetentionDays: { passed: 2, failed: 30 },
+    });
+    const passed = await executionOf(1, 0, "pass");
+    const failed = await executionOf(1, 0, "fail");
+    await h.db.execute(
+      sql`update test_executions set project_id = ${project.id}, result = case when id = ${passed} then 'pass'::execution_result else 'fail'::execution_result end
+          where id in (${passed}, ${failed})`,
+    );
+    for (const [execution, age] of [
+      [passed, 5],
+      [passed, 1],
+      [failed, 5],
+    ] as const) {
+      await h.db.execute(
+        sql`insert into artifacts (project_id, execution_id, kind, name, content_type, size, sha256, storage_key, created_at)
+            values (${project.id}, ${execution}, 'screenshot', 'shot.png', 'image/png', 100, repeat('0', 64),
+              ${`test/${execution}/${age}/${randomBytes(4).toString("hex")}`}, now() - ${`${age} days`}::interval)`,
+      );
+    }
+    const plan = await previewRetention(h.db);
+    expect(plan.artifacts).toEqual([
+      {
+        projectId: project.id,
+        slug: "shots",
+        passedDays: 2,
+        failedDays: 30,
+        artifacts: 1,
+        bytes: 100,
+      },
+    ]);
+    const outcome = await applyRetention(h.db, { pauseMs: 0 });
+    expect(outcome.artifacts).toBe(1);
+    const left = await queryRows<{ execution_id: number; age: number }>(
+      h,
+      sql`select execution_id, round(extract(epoch from now() - created_at) / 86400)::int as age
+          from artifacts where project_id = ${project.id} order by execution_id, age`,
+    );
+    expect(left).toEqual([
+      { execution_id: passed, age: 1 },
+      { execution_id: failed, age: 5 },
+    ]);
+    // The bytes of the deleted one are queued for removal from the store.
+    const [queued] = await queryRows<{ n: number }>(
+      h,
+      sql`select count(*)::int as n from artifact_deletions where storage_key like ${`test/${passed}/5/%`}`,
+    );
+    expect(queued?.n).toBe(1);
+  });
+});

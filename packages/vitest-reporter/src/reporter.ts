@@ -1,3 +1,4 @@
+import { extname } from "node:path";
 import {
   createTestTrackClient,
   type ExecutionRun,
@@ -7,6 +8,7 @@ import {
   type TestTrackClient,
   type TriggeredBy,
 } from "@testtrack/client";
+import { contentTypeOf, createArtifactUploader, kindOf } from "@testtrack/client/artifacts";
 import {
   closeExecution,
   closeExecutionsSync,
@@ -31,7 +33,7 @@ import {
   testCaseKey,
   testCaseTitle,
 } from "@testtrack/client/reporting";
-import type { TestError, UserConsoleLog } from "vitest";
+import type { TestAttachment, TestError, UserConsoleLog } from "vitest";
 import type { Reporter, TestCase, TestModule, TestRunEndReason, Vitest } from "vitest/node";
 
 export interface TestTrackReporterOptions {
@@ -56,6 +58,12 @@ export interface TestTrackReporterOptions {
   retry?: RetryOptions;
   /** Longest wait at the end of the run for uploads to finish. Default 60 s. */
   flushTimeoutMs?: number;
+  /**
+   * Upload the files and bytes a test attaches (`context.annotate(message, { path | body })`,
+   * and attachments of artifacts recorded with `recordArtifact`) as artifacts of its execution.
+   * Default true.
+   */
+  uploadAttachments?: boolean;
 }
 
 type ExecutionUpdate = Omit<RouterInputs["execution"]["update"], "id">;
@@ -87,6 +95,7 @@ interface Recording {
 export class TestTrackReporter implements Reporter {
   private readonly server: ServerAddress | undefined;
   private readonly client: TestTrackClient | undefined;
+  private readonly uploadArtifact: ReturnType<typeof createArtifactUploader> | undefined;
   private readonly catalog: TestCaseCatalog | undefined;
   /** `--shard`, from onInit; undefined lets TESTTRACK_SHARD say. */
   private shard: Shard | undefined;
@@ -110,6 +119,9 @@ export class TestTrackReporter implements Reporter {
     }
     this.server = server;
     this.client = createTestTrackClient(this.server);
+    if (options.uploadAttachments !== false) {
+      this.uploadArtifact = createArtifactUploader(this.server);
+    }
     this.catalog = new TestCaseCatalog(this.client, this.retry, projectIdFrom(options, warn));
     // Vitest exits on SIGINT and SIGTERM without telling its reporters.
     closeOnExit(() => this.closeOpenSync());
@@ -310,6 +322,28 @@ export class TestTrackReporter implements Reporter {
     } catch (error) {
       this.reportUploadError(recording.testCase, error);
     }
+    await this.uploadAttachments(recording.testCase, run.executionId);
+  }
+
+  /** Each attachment with a file or bytes becomes an artifact; a failed upload is only reported. */
+  private async uploadAttachments(testCase: TestCase, executionId: number): Promise<void> {
+    const upload = this.uploadArtifact;
+    if (!upload) return;
+    for (const { label, attachment } of attachmentsOf(testCase)) {
+      const source = attachmentSource(attachment);
+      const name = attachmentName(label, attachment);
+      if (source === undefined) {
+        warn(`"${testCase.fullName}": attachment "${name}" is a URL, not a file: not uploaded`);
+        continue;
+      }
+      const contentType = attachment.contentType ?? contentTypeOf(name);
+      try {
+        await upload(executionId, source, { name, contentType, kind: kindOf(contentType, name) });
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        warn(`could not upload attachment "${name}" of "${testCase.fullName}": ${message}`);
+      }
+    }
   }
 
   /** The process is going down: closes what is still open, blocking until the server has it. */
@@ -351,6 +385,68 @@ export class TestTrackReporter implements Reporter {
 
 function warn(message: string): void {
   process.stderr.write(`TestTrack reporter: ${message}\n`);
+}
+
+/** What a test attached: annotations' attachments, then those of its recorded artifacts. */
+function attachmentsOf(testCase: TestCase): { label: string; attachment: TestAttachment }[] {
+  const found = testCase
+    .annotations()
+    .flatMap((annotation) =>
+      annotation.attachment
+        ? [{ label: annotation.message, attachment: annotation.attachment }]
+        : [],
+    );
+  // artifacts() came with Vitest 4.1; the reporter supports 4.0 too.
+  const artifacts = typeof testCase.artifacts === "function" ? testCase.artifacts() : [];
+  for (const artifact of artifacts) {
+    for (const attachment of artifact.attachments ?? []) {
+      const named = (attachment as { name?: unknown }).name;
+      const label = typeof named === "string" ? named : artifact.type.replace(/^internal:/, "");
+      found.push({ label, attachment });
+    }
+  }
+  return found;
+}
+
+/** The file (Vitest copied it under attachmentsDir) or the bytes; undefined for a URL. */
+function attachmentSource(attachment: TestAttachment): string | Uint8Array | undefined {
+  const { path, body } = attachment;
+  if (path) return /^https?:\/\//.test(path) ? undefined : path;
+  if (body instanceof Uint8Array) return body;
+  return Buffer.from(body ?? "", attachment.bodyEncoding === "utf-8" ? "utf8" : "base64");
+}
+
+const EXTENSIONS: Record<string, string> = {
+  "image/png": ".png",
+  "image/jpeg": ".jpg",
+  "image/webp": ".webp",
+  "image/gif": ".gif",
+  "image/svg+xml": ".svg",
+  "video/webm": ".webm",
+  "video/mp4": ".mp4",
+  "application/zip": ".zip",
+  "application/json": ".json",
+  "text/plain": ".txt",
+  "text/html": ".html",
+};
+
+/**
+ * A file name from the annotation's message (Vitest renames an attached file to
+ * `<message>-<hash><ext>`, so the message is the name a person gave it) and the file's
+ * extension, else one for its content type: "checkout page" with a PNG is `checkout page.png`.
+ */
+function attachmentName(label: string, attachment: TestAttachment): string {
+  const extension = attachment.path
+    ? extname(attachment.path)
+    : (EXTENSIONS[attachment.contentType?.split(";")[0]?.trim().toLowerCase() ?? ""] ?? "");
+  const base =
+    [...label]
+      .map((char) => (char === "/" || char === "\\" || char.charCodeAt(0) < 0x20 ? "-" : char))
+      .join("")
+      .trim()
+      .slice(0, 200) || "attachment";
+  const name = base.toLowerCase().endsWith(extension.toLowerCase()) ? base : `${base}${extension}`;
+  return name === "." || name === ".." ? "attachment" : name;
 }
 
 /** File (relative to the project root), suite names and test name. */

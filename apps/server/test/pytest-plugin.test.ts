@@ -1,5 +1,6 @@
 import { execFile, execFileSync } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -56,6 +57,21 @@ def test_skip():
 @pytest.mark.xfail(reason="known bug")
 def test_xfail():
     assert False
+`;
+
+/** A failing test attaching a file by path, a log with its own name and kind, and a missing file. */
+const ATTACHING_SUITE = `
+import os
+
+HERE = os.path.dirname(__file__)
+
+def test_checkout(testtrack_attach, tmp_path):
+    testtrack_attach(os.path.join(HERE, "checkout.png"))
+    log = tmp_path / "server.log"
+    log.write_bytes(b"GET /cart 200\\nPOST /pay 502\\n")
+    testtrack_attach(log, name="server output.txt", kind="log", content_type="text/plain")
+    testtrack_attach(os.path.join(HERE, "never-written.png"))
+    assert False, "the payment failed"
 `;
 
 // Variables that would make the sample run join a CI build of this machine's own CI.
@@ -214,6 +230,57 @@ describe.skipIf(!version)("the pytest plugin", () => {
     const runs = await get("/runs?limit=10");
     const run = runs.items.find((r: { key: string }) => r.key === "pytest-sample-quarantined");
     expect(run).toMatchObject({ status: "passed", failed: 0, quarantined: 2 });
+  });
+
+  it("uploads the files a test attaches with testtrack_attach, downloadable byte-identical", async () => {
+    const attaching = await mkdtemp(join(tmpdir(), "testtrack-pytest-attach-"));
+    try {
+      await writeFile(join(attaching, "test_attach.py"), ATTACHING_SUITE);
+      const screenshot = randomBytes(512 * 1024);
+      await writeFile(join(attaching, "checkout.png"), screenshot);
+      const { code, output } = await runPytest(
+        ["-p", "testtrack.plugin", "--testtrack-url", server.url, "-q", attaching],
+        pythonEnv({ TESTTRACK_TOKEN: member.token, TESTTRACK_RUN_KEY: "pytest-attachments" }),
+      );
+      // The test's own failure decides the exit code; the file that could not go up does not.
+      expect(code, output).toBe(1);
+      expect(output).toMatch(/1 failed/);
+      expect(output).toContain(
+        "TestTrack: recorded 1 executions, uploaded 2 artifacts in run pytest-attachments",
+      );
+      expect(output).toMatch(
+        /TestTrack warning: \S*test_attach\.py::test_checkout: could not upload never-written\.png: \[Errno 2\]/,
+      );
+
+      const page = await get("/executions?limit=100");
+      const item = page.items.find(
+        (candidate: { testCaseTitle: string }) => candidate.testCaseTitle === "test_checkout",
+      );
+      const execution = await get(`/executions/${item.id}`);
+      expect(execution.result).toBe("fail");
+      expect(
+        execution.artifacts.map((a: { name: string; kind: string; contentType: string }) => [
+          a.name,
+          a.kind,
+          a.contentType,
+        ]),
+      ).toEqual([
+        ["checkout.png", "screenshot", "image/png"],
+        ["server output.txt", "log", "text/plain"],
+      ]);
+      const expected = [screenshot, Buffer.from("GET /cart 200\nPOST /pay 502\n")];
+      expect(await readFile(join(attaching, "checkout.png"))).toEqual(screenshot);
+      for (const [i, artifact] of execution.artifacts.entries()) {
+        const response = await fetch(`${server.url}/api/v1/artifacts/${artifact.id}`, {
+          headers: { authorization: `Bearer ${member.token}` },
+        });
+        expect(response.status).toBe(200);
+        const body = Buffer.from(await response.arrayBuffer());
+        expect(body.equals(expected[i] ?? Buffer.alloc(0)), artifact.name).toBe(true);
+      }
+    } finally {
+      await rm(attaching, { recursive: true, force: true });
+    }
   });
 
   it("completes the session with pytest's exit code and one warning when the server is down", async () => {

@@ -5,20 +5,23 @@ Each test is a test case found or created by its node id; each try of it (pytest
 reruns too) is an execution with its outcome, duration, error and captured output. Results go up
 in batches; when the server cannot be reached, the session goes on as if the plugin were not
 there and says so once.
+
+A test attaches files to its execution with the ``testtrack_attach`` fixture; they are uploaded
+as artifacts once the execution is recorded.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Dict, List, Optional
 
 import pytest
 
 from .ci import RunContext, detect_run
-from .client import TestTrackClient, TestTrackError, TestTrackUnavailable
+from .client import ARTIFACT_KINDS, TestTrackClient, TestTrackError, TestTrackUnavailable
 
 # As the JavaScript reporters count: a CI re-run's tries come after the 100 of the run it repeats.
 TRIES_PER_CI_ATTEMPT = 100
@@ -38,6 +41,47 @@ def pytest_addoption(parser):
                     help="API token (or TESTTRACK_TOKEN)")
     group.addoption("--testtrack-project", default=None, type=int,
                     help="project id (or TESTTRACK_PROJECT; default: the token's)")
+
+
+ATTACHMENTS = pytest.StashKey[list]()
+
+
+@pytest.fixture
+def testtrack_attach(request):
+    """Attaches a file to this test's execution in TestTrack, as an artifact.
+
+    ``testtrack_attach(path, name=None, kind=None, content_type=None)``: ``name`` defaults to
+    the file's name, ``content_type`` to one guessed from the name, ``kind`` (screenshot, video,
+    trace, log, other) to one following from the content type. The file is uploaded after the
+    test's execution is recorded (results go up in batches: keep it until the session ends); a
+    file that cannot be uploaded is reported in the summary and never fails the test. Without a
+    TestTrack server configured, attaching does nothing.
+    """
+    attachments = request.node.stash.setdefault(ATTACHMENTS, [])
+
+    def attach(path, name: Optional[str] = None, kind: Optional[str] = None,
+               content_type: Optional[str] = None) -> None:
+        if kind is not None and kind not in ARTIFACT_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(ARTIFACT_KINDS)}, not {kind!r}")
+        attachments.append({
+            "path": os.path.abspath(os.fspath(path)),
+            "name": name,
+            "kind": kind,
+            "content_type": content_type,
+        })
+
+    return attach
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    # Each phase's report carries what the test attached during it; as a plain attribute it
+    # travels with the report from pytest-xdist's workers to the controller that records it.
+    outcome = yield
+    attached = item.stash.get(ATTACHMENTS, None)
+    if attached:
+        outcome.get_result().testtrack_attachments = list(attached)
+        attached.clear()
 
 
 def pytest_configure(config):
@@ -65,6 +109,7 @@ class Try:
     stopped: Optional[float]
     error: Optional[str]
     output: Optional[str]
+    attachments: List[dict] = field(default_factory=list)
 
 
 class Recorder:
@@ -81,6 +126,7 @@ class Recorder:
         self.run_id: Optional[int] = None
         self.joined = False
         self.recorded = 0
+        self.uploaded = 0
         self.unavailable: Optional[str] = None
         self.refusals: List[str] = []
         # Keys (node ids) of the project's quarantined tests, read once the run is joined.
@@ -185,6 +231,17 @@ class Recorder:
             consoleLog=_cut_end(attempt.output, CONSOLE_LOG_MAX),
         )
         self.recorded += 1
+        self._upload(attempt, execution_id)
+
+    def _upload(self, attempt: Try, execution_id: int) -> None:
+        """Each attached file becomes an artifact; one that cannot be uploaded is only reported."""
+        for attachment in attempt.attachments:
+            try:
+                self.client.upload_artifact(execution_id, **attachment)
+                self.uploaded += 1
+            except (TestTrackError, TestTrackUnavailable, OSError) as error:
+                name = attachment.get("name") or os.path.basename(attachment["path"])
+                self.refusals.append(f"{attempt.nodeid}: could not upload {name}: {error}")
 
 
 class TestTrackPlugin:
@@ -242,7 +299,10 @@ class TestTrackPlugin:
             terminalreporter.write_line(f"TestTrack warning: the plugin failed: {self.crashed}",
                                         yellow=True)
         run = f" in run {recorder.context.key}" if recorder.run_id is not None else ""
-        terminalreporter.write_line(f"TestTrack: recorded {recorder.recorded} executions{run}")
+        uploaded = f", uploaded {recorder.uploaded} artifacts" if recorder.uploaded else ""
+        terminalreporter.write_line(
+            f"TestTrack: recorded {recorder.recorded} executions{uploaded}{run}"
+        )
         if self.quarantine_note:
             terminalreporter.write_line(f"TestTrack: {self.quarantine_note}")
 
@@ -272,6 +332,7 @@ class TestTrackPlugin:
             stopped=max(stops) if stops else None,
             error=error,
             output=output_of(reports),
+            attachments=[a for r in reports for a in getattr(r, "testtrack_attachments", None) or []],
         ))
 
 

@@ -52,7 +52,7 @@ export async function startServer(
   const database = openDatabase({ url: config.databaseUrl ?? (embedded as EmbeddedPostgres).url });
   const { s3 } = config.artifacts;
   const artifactStore = s3
-    ? createS3Store(s3)
+    ? await createS3Store(s3)
     : createLocalDiskStore(join(config.dataDir, "artifacts"));
   const host = createHttpHost(
     {

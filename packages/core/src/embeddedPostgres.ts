@@ -93,6 +93,9 @@ async function startPostmaster(
     unix_socket_directories: "",
     // PostgreSQL 17's synchronous I/O: PostgreSQL 18's default spawns three I/O workers (~20 MB).
     io_method: "sync",
+    // No logical replication from the embedded cluster (a production setup uses DATABASE_URL):
+    // without workers PostgreSQL starts no launcher process (~8 MB).
+    max_logical_replication_workers: "0",
     ...options.settings,
   };
   const args = ["-D", cluster, "-p", String(port)];

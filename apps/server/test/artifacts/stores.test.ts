@@ -64,7 +64,7 @@ beforeAll(async () => {
   };
   stores = {
     "local disk": createLocalDiskStore(localDir),
-    S3: createS3Store({
+    S3: await createS3Store({
       bucket: "artifacts",
       endpoint: `http://127.0.0.1:${proxyPort}`,
       region: "us-east-1",

@@ -831,3 +831,40 @@ it("follows the system's dark mode with no contrast violation on the executions 
     await page.emulateMedia({ colorScheme: "light" });
   }
 });
+
+it("deletes a run from its page only after a confirmation, and its executions with it", async () => {
+  const testCase = await sdk.testCase.create.mutate({ title: "Pay by invoice" });
+  const run = await sdk.run.start.mutate({ key: "doomed-nightly", name: "Doomed nightly" });
+  const { executionId } = await sdk.execution.start.mutate({
+    testCaseId: testCase.id,
+    runId: run.id,
+  });
+  const own = await browser.newPage();
+  try {
+    await own.goto(`${server.url}/runs/${run.id}`);
+    await own.getByLabel("Email").fill(lead.email);
+    await own.getByLabel("Password").fill(TEST_PASSWORD);
+    await own.getByRole("button", { name: "Sign in" }).click();
+    await own.getByRole("heading", { name: /Doomed nightly/ }).waitFor();
+
+    await own.getByRole("button", { name: "Delete run" }).click();
+    const question = own.getByRole("alertdialog");
+    expect(await question.textContent()).toContain(`Delete run #${run.id} with the executions`);
+    await expectAccessible("run deletion", own);
+    await question.getByRole("button", { name: "Cancel" }).click();
+    await own.getByRole("button", { name: "Delete run" }).waitFor();
+    expect(await sdk.run.get.query({ id: run.id })).toMatchObject({ id: run.id });
+
+    await own.getByRole("button", { name: "Delete run" }).click();
+    await own.getByRole("button", { name: "Yes, delete the run" }).click();
+    await expect.poll(() => new URL(own.url()).pathname).toBe("/runs");
+    await expect(sdk.run.get.query({ id: run.id })).rejects.toMatchObject({
+      data: { code: "NOT_FOUND" },
+    });
+    await expect(sdk.execution.get.query({ id: executionId })).rejects.toMatchObject({
+      data: { code: "NOT_FOUND" },
+    });
+  } finally {
+    await own.close();
+  }
+});

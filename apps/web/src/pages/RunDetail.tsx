@@ -1,4 +1,10 @@
-import { keepPreviousData, useInfiniteQuery, useQuery } from "@tanstack/react-query";
+import {
+  keepPreviousData,
+  useInfiniteQuery,
+  useMutation,
+  useQuery,
+  useQueryClient,
+} from "@tanstack/react-query";
 import { Link, useNavigate, useParams, useSearch } from "@tanstack/react-router";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import type { RouterOutputs } from "@testtrack/client";
@@ -21,6 +27,56 @@ const BUCKETS = [
 ] as const;
 
 const firstLine = (text: string | null) => (text ?? "").split("\n").find((l) => l.trim()) ?? "";
+
+/**
+ * Deleting a run takes its executions, steps and artifacts with it (maintainers): the button
+ * asks for a confirmation naming what goes, then leads back to the list of runs.
+ */
+function DeleteRun({ runId, tests }: { runId: number; tests: number }) {
+  const [confirming, setConfirming] = useState(false);
+  const queryClient = useQueryClient();
+  const navigate = useNavigate();
+  const remove = useMutation(
+    trpc.run.delete.mutationOptions({
+      onSuccess: async () => {
+        await queryClient.invalidateQueries(trpc.run.pathFilter());
+        await navigate({ to: "/runs" });
+      },
+    }),
+  );
+  if (!confirming) {
+    return (
+      <p>
+        <button type="button" onClick={() => setConfirming(true)}>
+          Delete run
+        </button>
+      </p>
+    );
+  }
+  return (
+    <div role="alertdialog" aria-labelledby="delete-run-question">
+      <p id="delete-run-question">
+        Delete run #{runId} with the executions of its {tests} test{tests === 1 ? "" : "s"}, their
+        steps and artifacts? This cannot be undone.
+      </p>
+      {remove.error && (
+        <p role="alert" className="error">
+          {errorMessage(remove.error)}
+        </p>
+      )}
+      <button
+        type="button"
+        disabled={remove.isPending}
+        onClick={() => remove.mutate({ id: runId })}
+      >
+        Yes, delete the run
+      </button>{" "}
+      <button type="button" onClick={() => setConfirming(false)}>
+        Cancel
+      </button>
+    </div>
+  );
+}
 
 /** One CI build: its verdict, shards, what changed since the base run, and its tests by outcome. */
 export function RunDetailPage() {
@@ -102,6 +158,7 @@ export function RunDetailPage() {
           )}
         </dl>
       )}
+      {details && <DeleteRun runId={id} tests={details.tests} />}
       {comparison.data && (
         <section aria-labelledby="compare-title">
           <h2 id="compare-title">

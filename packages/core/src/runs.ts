@@ -596,6 +596,17 @@ export interface RunComparison {
 export const SLOWER_FACTOR = 2;
 export const SLOWER_MIN_SECONDS = 1;
 /**
+ * The median of a test's durations on the default branch before `run` (of its last 20 there),
+ * when it has at least REGRESSION_MIN_OUTCOMES of them: a lateral subquery over test_health.
+ */
+function baselineMedian(run: { id: number; projectId: number }, testCaseId: SQL) {
+  return sql`select percentile_cont(0.5) within group (order by u.duration) as median
+    from test_health th cross join lateral unnest(th.recent_run_ids, th.recent_durations) as u(run_id, duration)
+    where th.project_id = ${run.projectId} and th.test_case_id = ${testCaseId} and u.run_id < ${run.id}
+    having count(*) >= ${REGRESSION_MIN_OUTCOMES}`;
+}
+
+/**
  * A duration regression (DESIGN.md "Test health"): at least twice the median of the test's
  * previous outcomes on the default branch (at least 10 of its last 20, kept by the health
  * roll-ups) and at least half a second slower.
@@ -655,26 +666,25 @@ export async function compareRuns(
     bucket_size: number;
   }>(
     db,
+    // The median is looked up twice: for the regression check only for tests of at least
+    // REGRESSION_MIN_SECONDS (a faster one cannot be that much slower than a median ≥ 0), which
+    // is few of a large run's tests; and for the rows answered (at most `limit` a bucket).
     sql`with now_tests as (select * from run_tests where run_id = ${run.id}),
         base_tests as (select * from run_tests where run_id = ${base?.id ?? 0}),
         paired as (
           select coalesce(n.test_case_id, b.test_case_id) as test_case_id, n.outcome, b.outcome as base_outcome,
             n.execution_id, n.duration_seconds, b.duration_seconds as base_duration_seconds,
-            coalesce(n.quarantined, false) as quarantined, m.median as baseline_median_seconds
+            coalesce(n.quarantined, false) as quarantined, m.median as regression_median
           from now_tests n full join base_tests b on b.test_case_id = n.test_case_id
-          left join lateral (
-            -- The test's durations on the default branch before this run (the last 20 at most).
-            select percentile_cont(0.5) within group (order by u.duration) as median
-            from test_health th cross join lateral unnest(th.recent_run_ids, th.recent_durations) as u(run_id, duration)
-            where th.project_id = ${run.projectId} and th.test_case_id = n.test_case_id and u.run_id < ${run.id}
-            having count(*) >= ${REGRESSION_MIN_OUTCOMES}) m on n.duration_seconds is not null),
+          left join lateral (${baselineMedian(run, sql`n.test_case_id`)}) m
+            on n.duration_seconds >= ${REGRESSION_MIN_SECONDS}),
         bucketed as (
           select p.*, x.bucket from paired p cross join lateral (values
             (case when p.outcome = 'failed' and not p.quarantined and p.base_outcome is not null and p.base_outcome <> 'failed' then 'newFailures' end),
             (case when p.outcome = 'failed' and not p.quarantined and p.base_outcome = 'failed' then 'stillFailing' end),
             (case when p.outcome = 'failed' and p.quarantined then 'quarantined' end),
-            (case when p.duration_seconds >= ${REGRESSION_FACTOR} * p.baseline_median_seconds
-                   and p.duration_seconds - p.baseline_median_seconds >= ${REGRESSION_MIN_SECONDS} then 'durationRegressions' end),
+            (case when p.duration_seconds >= ${REGRESSION_FACTOR} * p.regression_median
+                   and p.duration_seconds - p.regression_median >= ${REGRESSION_MIN_SECONDS} then 'durationRegressions' end),
             (case when p.outcome in ('passed', 'flaky') and p.base_outcome = 'failed' then 'fixed' end),
             (case when p.outcome = 'flaky' then 'flaky' end),
             (case when p.outcome is not null and p.base_outcome is null then 'added' end),
@@ -688,10 +698,12 @@ export async function compareRuns(
           from bucketed b)
         select r.bucket, r.test_case_id, t.title, r.outcome, r.base_outcome, r.execution_id,
           r.duration_seconds, r.base_duration_seconds, e.error_message, r.quarantined,
-          r.baseline_median_seconds, r.bucket_size
+          coalesce(r.regression_median, m.median) as baseline_median_seconds, r.bucket_size
         from ranked r
         join test_cases t on t.id = r.test_case_id
         left join test_executions e on e.id = r.execution_id
+        left join lateral (${baselineMedian(run, sql`r.test_case_id`)}) m
+          on r.regression_median is null and r.duration_seconds is not null
         where r.position <= ${input.limit}
         order by r.bucket, r.test_case_id`,
   );

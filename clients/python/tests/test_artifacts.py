@@ -1,4 +1,7 @@
 import json
+import os
+import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
@@ -144,3 +147,59 @@ def test_a_tries_attachments_are_uploaded_to_its_execution_and_failures_only_rep
     assert len(recorder.refusals) == 1
     assert recorder.refusals[0].startswith(
         "tests/test_shop.py::test_pay: could not upload gone.png: [Errno 2] No such file")
+
+
+SESSION_CONFTEST = '''
+import json
+import os
+
+from _pytest.reports import pytest_report_from_serializable, pytest_report_to_serializable
+
+
+def pytest_runtest_logreport(report):
+    # As pytest-xdist carries a worker's report to the controller: to JSON and back.
+    wire = json.loads(json.dumps(pytest_report_to_serializable(report)))
+    carried = pytest_report_from_serializable(wire)
+    with open(os.environ["CARRIED"], "a") as out:
+        out.write(json.dumps([carried.when, getattr(carried, "testtrack_attachments", None)]) + "\\n")
+'''
+
+SESSION_TEST = '''
+import pytest
+
+@pytest.fixture
+def screenshot(tmp_path, testtrack_attach):
+    yield
+    testtrack_attach(tmp_path / "after.png", kind="screenshot")
+
+def test_checkout(screenshot, testtrack_attach):
+    testtrack_attach("logs/server.log", name="server.txt", content_type="text/plain")
+
+def test_bad_kind(testtrack_attach):
+    with pytest.raises(ValueError, match="kind must be one of"):
+        testtrack_attach("x.bin", kind="movie")
+'''
+
+
+def test_attachments_ride_on_the_reports_of_their_phase_through_serialisation(tmp_path):
+    (tmp_path / "conftest.py").write_text(SESSION_CONFTEST)
+    (tmp_path / "test_session.py").write_text(SESSION_TEST)
+    carried = tmp_path / "carried.jsonl"
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "PYTHONPATH": package, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+           "CARRIED": str(carried)}
+    env.pop("TESTTRACK_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "testtrack.plugin", "-p", "no:cacheprovider",
+         "-q", "--basetemp", str(tmp_path / "base"), str(tmp_path / "test_session.py")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = [json.loads(line) for line in carried.read_text().splitlines()]
+    checkout, bad_kind = lines[:3], lines[3:]
+    assert [when for when, _ in checkout] == ["setup", "call", "teardown"]
+    assert checkout[0][1] is None
+    assert checkout[1][1] == [{"path": str(tmp_path / "logs" / "server.log"), "name": "server.txt",
+                               "kind": None, "content_type": "text/plain"}]
+    [after] = checkout[2][1]
+    assert after["path"].endswith("after.png") and after["kind"] == "screenshot"
+    assert all(attached is None for _, attached in bad_kind)

@@ -1282,9 +1282,10 @@ async function measureIngest(
     (
       (await execute(
         database.handle,
-        sql`select id, created_at from test_executions where id = any(${`{${rawIds.join(",")}}`}::int[])`,
-      )) as { id: number; created_at: Date | string }[]
-    ).map((row) => [Number(row.id), new Date(row.created_at).toISOString()]),
+        // As text: a JS Date would drop the microseconds, and the key must equal created_at.
+        sql`select id, created_at::text as created_at from test_executions where id = any(${`{${rawIds.join(",")}}`}::int[])`,
+      )) as { id: number; created_at: string }[]
+    ).map((row) => [Number(row.id), row.created_at]),
   );
   const rawMs = await once(() =>
     pool(
@@ -1315,17 +1316,53 @@ async function measureIngest(
     ),
   );
   await rawClient?.end();
+  // step.record itself through the SDK and HTTP, as the baseline measures the driver: executions
+  // started (through the SDK) before the clock starts, then the same batches of the same steps.
+  const recordIds = await Promise.all(
+    Array.from({ length: runs }, async () => {
+      const started = await clients.member.execution.start.mutate({ testCaseId });
+      return started.executionId;
+    }),
+  );
+  const recordMs = await once(() =>
+    pool(
+      concurrency,
+      recordIds.map((executionId) => async () => {
+        for (let from = 1; from <= stepsPerRun; from += batchSize) {
+          const steps = Array.from(
+            { length: Math.min(batchSize, stepsPerRun - from + 1) },
+            (_, k) => ({
+              stepNumber: from + k,
+              stepDescription: `Step ${from + k}`,
+              result: "pass" as const,
+              durationSeconds: 0.1,
+            }),
+          );
+          await clients.member.step.record.mutate({ executionId, steps, returnSteps: false });
+        }
+      }),
+    ),
+  );
   const sdkRate = Math.round(total / (sdkMs / 1000));
   const rawRate = Math.round(total / (rawMs / 1000));
+  const recordRate = Math.round(total / (recordMs / 1000));
   record({
     group: "ingest",
-    name: `steps/s via recorder over HTTP (${total.toLocaleString("en")} steps)`,
+    name: `steps/s via step.record over HTTP (${total.toLocaleString("en")} steps)`,
+    value: recordRate,
+    unit: "steps/s",
+    baseline: rawRate,
+    ratio: ratio(recordRate, rawRate),
+    goal: "ratio ≥ 0.5",
+    met: recordRate / rawRate >= 0.5,
+  });
+  record({
+    group: "ingest",
+    name: "steps/s via recorder, execution start and finish included",
     value: sdkRate,
     unit: "steps/s",
     baseline: rawRate,
     ratio: ratio(sdkRate, rawRate),
-    goal: "ratio ≥ 0.5",
-    met: sdkRate / rawRate >= 0.5,
   });
   record({
     group: "memory",

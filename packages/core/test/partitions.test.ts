@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { asc, sql } from "drizzle-orm";
+import { and, asc, gt, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
@@ -206,6 +206,33 @@ describe("step partitions", () => {
     );
     expect(list).toMatch(/\(never executed\)/);
     expect(list).not.toMatch(/Seq Scan/);
+    // The live feed's read (steps after a cursor) is pruned the same way.
+    const live = await planOf(
+      h.db
+        .select()
+        .from(testExecutionSteps)
+        .where(and(stepsOfExecution(id), gt(testExecutionSteps.id, 0)))
+        .orderBy(asc(testExecutionSteps.stepNumber)),
+    );
+    expect(live.match(/Scan using \S+ on test_execution_steps_\w+ \S+ \(actual/g)).toHaveLength(1);
+    // step.record's duplicate check knows the key (a PL/pgSQL variable): one partition is planned.
+    const [key] = await queryRows<{ at: string }>(
+      h,
+      sql`select created_at::text as at from test_executions where id = ${id}`,
+    );
+    const check = await planOf({
+      toSQL: () => ({
+        sql: `select 1 from test_execution_steps s
+              where s.execution_id = $1 and s.execution_created_at = $2::timestamptz and s.step_number = $3`,
+        params: [id, key?.at, 7],
+      }),
+    });
+    expect(check).toMatch(
+      new RegExp(`Index Only Scan using test_execution_steps_p${monthOf(new Date())}_execution_id`),
+    );
+    expect(check).not.toMatch(
+      new RegExp(`test_execution_steps_(default|p(?!${monthOf(new Date())})\\d{6})`),
+    );
     // And the answers through every reader are complete.
     expect(await listSteps(h.db, actor, { executionId: id })).toHaveLength(30);
     expect((await getExecution(h.db, actor, { id })).steps).toHaveLength(30);

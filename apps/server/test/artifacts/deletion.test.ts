@@ -6,9 +6,11 @@ import {
   artifactDeletions,
   artifacts,
   createLocalDiskStore,
+  queryRows,
   testExecutions,
   testHealthDays,
 } from "@testtrack/core";
+import { insertExecution } from "@testtrack/core/testing";
 import { inArray, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startArtifactDeletionWorker } from "../../src/artifactDeletionWorker";
@@ -224,6 +226,48 @@ describe("run.delete", () => {
     });
 
     await expect(caller.run.delete({ id: run.id })).rejects.toMatchObject({ code: "NOT_FOUND" });
+  });
+
+  it("also deletes an execution that joins the run while it is being deleted", async () => {
+    const testCase = await member.caller.testCase.create({ title: "Joins late" });
+    const run = await member.caller.run.start({ key: `raced-build-${Date.now()}` });
+    await member.caller.execution.start({ testCaseId: testCase.id, runId: run.id });
+    let commit = () => {};
+    const committing = new Promise<void>((resolve) => {
+      commit = resolve;
+    });
+    let joined = (_id: number) => {};
+    const lateId = new Promise<number>((resolve) => {
+      joined = resolve;
+    });
+    // A joining execution's transaction holds KEY SHARE on the run (its foreign key) until it
+    // commits; run.delete has deleted the executions it could see and waits for the run's lock.
+    const joining = db().transaction(async (tx) => {
+      const late = await insertExecution(
+        { db: tx },
+        { testCaseId: testCase.id, userId: member.id, runId: run.id },
+      );
+      joined(late.id);
+      await committing;
+    });
+    const late = await lateId;
+    const deleting = member.caller.run.delete({ id: run.id });
+    await expect
+      .poll(async () => {
+        const [row] = await queryRows<{ n: number }>(
+          db(),
+          sql`select count(*)::int as n from pg_stat_activity
+              where datname = current_database() and wait_event_type = 'Lock'`,
+        );
+        return row?.n;
+      })
+      .toBe(1);
+    commit();
+    await joining;
+    expect(await deleting).toEqual({ id: run.id, executions: 2, artifacts: 0 });
+    expect(
+      await db().select().from(testExecutions).where(sql`${testExecutions.id} = ${late}`),
+    ).toEqual([]);
   });
 
   it("hides another user's run as NOT_FOUND and deletes nothing", async () => {

@@ -615,6 +615,75 @@ export const REGRESSION_FACTOR = 2;
 export const REGRESSION_MIN_SECONDS = 0.5;
 export const REGRESSION_MIN_OUTCOMES = 10;
 
+/** The compared tests of `run` against `base`, at most `limit` a bucket, with bucket sizes. */
+function compareRows(db: Database, run: Run, base: Run | null, limit: number) {
+  return queryRows<{
+    bucket: CompareBucket;
+    test_case_id: number;
+    title: string;
+    outcome: TestOutcome | null;
+    base_outcome: TestOutcome | null;
+    execution_id: number | null;
+    duration_seconds: number | null;
+    base_duration_seconds: number | null;
+    error_message: string | null;
+    quarantined: boolean;
+    baseline_median_seconds: number | null;
+    bucket_size: number;
+  }>(
+    db,
+    // The median is computed twice: set-based (one sort, not a subquery per test) for the
+    // regression check of the tests of at least REGRESSION_MIN_SECONDS (a faster one cannot be
+    // that much slower than a median ≥ 0), and for the other rows answered (at most `limit` a
+    // bucket) one by one.
+    sql`with now_tests as (select * from run_tests where run_id = ${run.id}),
+        base_tests as (select * from run_tests where run_id = ${base?.id ?? 0}),
+        medians as (
+          select th.test_case_id, percentile_cont(0.5) within group (order by u.duration) as median
+          from now_tests n
+          join test_health th on th.project_id = ${run.projectId} and th.test_case_id = n.test_case_id
+          cross join lateral unnest(th.recent_run_ids, th.recent_durations) as u(run_id, duration)
+          where n.duration_seconds >= ${REGRESSION_MIN_SECONDS} and u.run_id < ${run.id}
+          group by th.test_case_id
+          having count(*) >= ${REGRESSION_MIN_OUTCOMES}),
+        paired as (
+          select coalesce(n.test_case_id, b.test_case_id) as test_case_id, n.outcome, b.outcome as base_outcome,
+            n.execution_id, n.duration_seconds, b.duration_seconds as base_duration_seconds,
+            coalesce(n.quarantined, false) as quarantined, m.median as regression_median
+          from now_tests n full join base_tests b on b.test_case_id = n.test_case_id
+          left join medians m on m.test_case_id = n.test_case_id),
+        bucketed as (
+          -- One array of the row's buckets, unnested (cheaper than a VALUES row per bucket).
+          select p.*, x.bucket from paired p cross join lateral unnest(array_remove(array[
+            (case when p.outcome = 'failed' and not p.quarantined and p.base_outcome is not null and p.base_outcome <> 'failed' then 'newFailures' end),
+            (case when p.outcome = 'failed' and not p.quarantined and p.base_outcome = 'failed' then 'stillFailing' end),
+            (case when p.outcome = 'failed' and p.quarantined then 'quarantined' end),
+            (case when p.duration_seconds >= ${REGRESSION_FACTOR} * p.regression_median
+                   and p.duration_seconds - p.regression_median >= ${REGRESSION_MIN_SECONDS} then 'durationRegressions' end),
+            (case when p.outcome in ('passed', 'flaky') and p.base_outcome = 'failed' then 'fixed' end),
+            (case when p.outcome = 'flaky' then 'flaky' end),
+            (case when p.outcome is not null and p.base_outcome is null then 'added' end),
+            (case when p.outcome is null and p.base_outcome is not null then 'removed' end),
+            (case when p.duration_seconds >= ${SLOWER_FACTOR} * p.base_duration_seconds
+                   and p.duration_seconds - p.base_duration_seconds >= ${SLOWER_MIN_SECONDS} then 'slower' end)
+          ], null)) as x(bucket)),
+        ranked as (
+          select b.*, count(*) over (partition by b.bucket)::int as bucket_size,
+            row_number() over (partition by b.bucket order by b.test_case_id) as position
+          from bucketed b)
+        select r.bucket, r.test_case_id, t.title, r.outcome, r.base_outcome, r.execution_id,
+          r.duration_seconds, r.base_duration_seconds, e.error_message, r.quarantined,
+          coalesce(r.regression_median, m.median) as baseline_median_seconds, r.bucket_size
+        from ranked r
+        join test_cases t on t.id = r.test_case_id
+        left join test_executions e on e.id = r.execution_id
+        left join lateral (${baselineMedian(run, sql`r.test_case_id`)}) m
+          on r.regression_median is null and r.duration_seconds is not null
+        where r.position <= ${limit}
+        order by r.bucket, r.test_case_id`,
+  );
+}
+
 /**
  * What changed between a run and its base: new failures (failing now, not in the base), still
  * failing, fixed (failing in the base, passing now), flaky (flaky now), added, removed, slower
@@ -651,62 +720,12 @@ export async function compareRuns(
       .limit(1);
     base = found?.run ?? null;
   }
-  const rows = await queryRows<{
-    bucket: CompareBucket;
-    test_case_id: number;
-    title: string;
-    outcome: TestOutcome | null;
-    base_outcome: TestOutcome | null;
-    execution_id: number | null;
-    duration_seconds: number | null;
-    base_duration_seconds: number | null;
-    error_message: string | null;
-    quarantined: boolean;
-    baseline_median_seconds: number | null;
-    bucket_size: number;
-  }>(
-    db,
-    // The median is looked up twice: for the regression check only for tests of at least
-    // REGRESSION_MIN_SECONDS (a faster one cannot be that much slower than a median ≥ 0), which
-    // is few of a large run's tests; and for the rows answered (at most `limit` a bucket).
-    sql`with now_tests as (select * from run_tests where run_id = ${run.id}),
-        base_tests as (select * from run_tests where run_id = ${base?.id ?? 0}),
-        paired as (
-          select coalesce(n.test_case_id, b.test_case_id) as test_case_id, n.outcome, b.outcome as base_outcome,
-            n.execution_id, n.duration_seconds, b.duration_seconds as base_duration_seconds,
-            coalesce(n.quarantined, false) as quarantined, m.median as regression_median
-          from now_tests n full join base_tests b on b.test_case_id = n.test_case_id
-          left join lateral (${baselineMedian(run, sql`n.test_case_id`)}) m
-            on n.duration_seconds >= ${REGRESSION_MIN_SECONDS}),
-        bucketed as (
-          select p.*, x.bucket from paired p cross join lateral (values
-            (case when p.outcome = 'failed' and not p.quarantined and p.base_outcome is not null and p.base_outcome <> 'failed' then 'newFailures' end),
-            (case when p.outcome = 'failed' and not p.quarantined and p.base_outcome = 'failed' then 'stillFailing' end),
-            (case when p.outcome = 'failed' and p.quarantined then 'quarantined' end),
-            (case when p.duration_seconds >= ${REGRESSION_FACTOR} * p.regression_median
-                   and p.duration_seconds - p.regression_median >= ${REGRESSION_MIN_SECONDS} then 'durationRegressions' end),
-            (case when p.outcome in ('passed', 'flaky') and p.base_outcome = 'failed' then 'fixed' end),
-            (case when p.outcome = 'flaky' then 'flaky' end),
-            (case when p.outcome is not null and p.base_outcome is null then 'added' end),
-            (case when p.outcome is null and p.base_outcome is not null then 'removed' end),
-            (case when p.duration_seconds >= ${SLOWER_FACTOR} * p.base_duration_seconds
-                   and p.duration_seconds - p.base_duration_seconds >= ${SLOWER_MIN_SECONDS} then 'slower' end)
-          ) as x(bucket) where x.bucket is not null),
-        ranked as (
-          select b.*, count(*) over (partition by b.bucket)::int as bucket_size,
-            row_number() over (partition by b.bucket order by b.test_case_id) as position
-          from bucketed b)
-        select r.bucket, r.test_case_id, t.title, r.outcome, r.base_outcome, r.execution_id,
-          r.duration_seconds, r.base_duration_seconds, e.error_message, r.quarantined,
-          coalesce(r.regression_median, m.median) as baseline_median_seconds, r.bucket_size
-        from ranked r
-        join test_cases t on t.id = r.test_case_id
-        left join test_executions e on e.id = r.execution_id
-        left join lateral (${baselineMedian(run, sql`r.test_case_id`)}) m
-          on r.regression_median is null and r.duration_seconds is not null
-        where r.position <= ${input.limit}
-        order by r.bucket, r.test_case_id`,
-  );
+  // The medians sort up to 20 durations per test (200,000 values for a 10,000-test run): in
+  // memory, not in temporary files, which the default work_mem (4 MB) would make them.
+  const rows = await db.transaction(async (tx) => {
+    await tx.execute(sql`set local work_mem = '32MB'`);
+    return compareRows(tx, run, base, input.limit);
+  });
   const counts = Object.fromEntries(COMPARE_BUCKETS.map((b) => [b, 0])) as Record<
     CompareBucket,
     number

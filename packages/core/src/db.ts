@@ -69,7 +69,9 @@ export function openDatabase(options: OpenDatabaseOptions): DatabaseHandle {
       const lock = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10 });
       try {
         await lock`select pg_advisory_lock(${MIGRATION_LOCK}::bigint)`;
-        await migratePostgres(drizzlePostgres(client, { schema }), { migrationsFolder });
+        // On the lock's own connection, which ends below: the backend that created every table
+        // keeps their catalog entries cached (about 10 MB at rest on a first start).
+        await migratePostgres(drizzlePostgres(lock, { schema }), { migrationsFolder });
       } finally {
         await lock.end({ timeout: 5 });
       }

@@ -93,15 +93,34 @@ function ProjectSettings({ project }: { project: Project }) {
   );
 }
 
+/** A number of days (1 to 3,650); empty means no limit. */
+function DaysField(props: {
+  label: string;
+  value: string;
+  placeholder: string;
+  onChange: (value: string) => void;
+}) {
+  const id = useId();
+  return (
+    <div className="field">
+      <label htmlFor={id}>{props.label}</label>
+      <input
+        id={id}
+        type="number"
+        min={1}
+        max={3650}
+        step={1}
+        value={props.value}
+        placeholder={props.placeholder}
+        onChange={(event) => props.onChange(event.target.value)}
+      />
+    </div>
+  );
+}
+
 function ProjectSettingsForm({ project }: { project: Project }) {
   const refresh = useRefreshProjects();
-  const ids = {
-    name: useId(),
-    branch: useId(),
-    retention: useId(),
-    passed: useId(),
-    failed: useId(),
-  };
+  const ids = { name: useId(), branch: useId() };
   const [name, setName] = useState(project.name);
   const [defaultBranch, setDefaultBranch] = useState(project.defaultBranch);
   const [retentionDays, setRetentionDays] = useState(
@@ -144,45 +163,24 @@ function ProjectSettingsForm({ project }: { project: Project }) {
           required
         />
       </div>
-      <div className="field">
-        <label htmlFor={ids.retention}>Retention days</label>
-        <input
-          id={ids.retention}
-          type="number"
-          min={1}
-          max={3650}
-          step={1}
-          value={retentionDays}
-          placeholder="instance horizon"
-          onChange={(event) => setRetentionDays(event.target.value)}
-        />
-      </div>
-      <div className="field">
-        <label htmlFor={ids.passed}>Keep artifacts of passed executions (days)</label>
-        <input
-          id={ids.passed}
-          type="number"
-          min={1}
-          max={3650}
-          step={1}
-          value={passedDays}
-          placeholder="as long as the execution"
-          onChange={(event) => setPassedDays(event.target.value)}
-        />
-      </div>
-      <div className="field">
-        <label htmlFor={ids.failed}>Keep artifacts of failed executions (days)</label>
-        <input
-          id={ids.failed}
-          type="number"
-          min={1}
-          max={3650}
-          step={1}
-          value={failedDays}
-          placeholder="as long as the execution"
-          onChange={(event) => setFailedDays(event.target.value)}
-        />
-      </div>
+      <DaysField
+        label="Retention days"
+        value={retentionDays}
+        placeholder="instance horizon"
+        onChange={setRetentionDays}
+      />
+      <DaysField
+        label="Keep artifacts of passed executions (days)"
+        value={passedDays}
+        placeholder="as long as the execution"
+        onChange={setPassedDays}
+      />
+      <DaysField
+        label="Keep artifacts of failed executions (days)"
+        value={failedDays}
+        placeholder="as long as the execution"
+        onChange={setFailedDays}
+      />
       <button type="submit" disabled={save.isPending}>
         {save.isPending ? "Saving…" : "Save settings"}
       </button>

@@ -28,6 +28,7 @@ import {
   executionFilterCounts,
   failureGroups,
   type ProjectRole,
+  partitionKeyOf,
   runs,
   stepsOfExecution,
   type TestExecution,
@@ -302,16 +303,17 @@ export async function getExecution(
   raw: z.input<typeof executionIdInput>,
 ): Promise<ExecutionDetail> {
   const input = executionIdInput.parse(raw);
-  const [row] = await db
-    .select({ ...detailColumns, testCaseTitle: testCases.title })
+  const [found] = await db
+    .select({ ...detailColumns, testCaseTitle: testCases.title, partitionKey: partitionKeyOf })
     .from(testExecutions)
     .innerJoin(testCases, eq(testCases.id, testExecutions.testCaseId))
     .where(and(eq(testExecutions.id, input.id), readableBy(actor, testExecutions.projectId)));
-  if (!row) throw new NotFoundError("Execution", input.id);
+  if (!found) throw new NotFoundError("Execution", input.id);
+  const { partitionKey, ...row } = found;
   const steps = await db
     .select()
     .from(testExecutionSteps)
-    .where(stepsOfExecution(input.id))
+    .where(stepsOfExecution(input.id, partitionKey))
     .orderBy(asc(testExecutionSteps.stepNumber));
   return { ...row, steps, artifacts: await listExecutionArtifacts(db, input.id) };
 }

@@ -5,6 +5,7 @@ import type { Database, DatabaseHandle } from "./db";
 import { NotFoundError } from "./errors";
 import { id } from "./limits";
 import {
+  partitionKeyOf,
   stepsOfExecution,
   type TestExecution,
   type TestExecutionStep,
@@ -113,15 +114,16 @@ export async function executionStepsSince(
 ): Promise<StepsSince> {
   // The execution first: once it reads as finished, every step was committed before this read,
   // so the steps read next are complete.
-  const [execution] = await db
-    .select(liveColumns)
+  const [found] = await db
+    .select({ ...liveColumns, partitionKey: partitionKeyOf })
     .from(testExecutions)
     .where(and(eq(testExecutions.id, executionId), readableBy(actor, testExecutions.projectId)));
-  if (!execution) throw new NotFoundError("Execution", executionId);
+  if (!found) throw new NotFoundError("Execution", executionId);
+  const { partitionKey, ...execution } = found;
   const steps = await db
     .select()
     .from(testExecutionSteps)
-    .where(and(stepsOfExecution(executionId), gt(testExecutionSteps.id, cursor)))
+    .where(and(stepsOfExecution(executionId, partitionKey), gt(testExecutionSteps.id, cursor)))
     .orderBy(asc(testExecutionSteps.stepNumber));
   const next = steps.reduce((highest, step) => Math.max(highest, step.id), cursor);
   return { execution, steps, cursor: next };

@@ -9,6 +9,7 @@ import { id, isoDateTime, LIMITS, text } from "./limits";
 import { notifyStepsRecorded, STEPS_CHANNEL } from "./live";
 import {
   EXECUTION_RESULTS,
+  partitionKeyOf,
   stepsOfExecution,
   type TestExecutionStep,
   testExecutionSteps,
@@ -89,6 +90,7 @@ const summaryColumns = {
 export async function updateExecutionSummary(
   tx: Database,
   executionId: number,
+  partitionKey?: string,
 ): Promise<ExecutionSummary> {
   const s = testExecutionSteps;
   const counts = tx
@@ -100,7 +102,7 @@ export async function updateExecutionSummary(
       skipped: sql<number>`count(*) filter (where ${s.result} = 'skip')::int`.as("skipped"),
     })
     .from(s)
-    .where(stepsOfExecution(executionId))
+    .where(stepsOfExecution(executionId, partitionKey))
     .as("counts");
   const [row] = await tx
     .update(testExecutions)
@@ -237,7 +239,7 @@ export async function listSteps(
 ): Promise<TestExecutionStep[]> {
   const input = listStepsInput.parse(raw);
   const [execution] = await db
-    .select({ id: testExecutions.id })
+    .select({ partitionKey: partitionKeyOf })
     .from(testExecutions)
     .where(
       and(eq(testExecutions.id, input.executionId), readableBy(actor, testExecutions.projectId)),
@@ -246,7 +248,7 @@ export async function listSteps(
   return db
     .select()
     .from(testExecutionSteps)
-    .where(stepsOfExecution(input.executionId))
+    .where(stepsOfExecution(input.executionId, execution.partitionKey))
     .orderBy(asc(testExecutionSteps.stepNumber));
 }
 
@@ -259,7 +261,10 @@ export async function updateStep(
   const { id: stepId, ...changes } = updateStepInput.parse(raw);
   return db.transaction(async (tx) => {
     const [owner] = await tx
-      .select({ executionId: testExecutionSteps.executionId })
+      .select({
+        executionId: testExecutionSteps.executionId,
+        partitionKey: sql<string>`${testExecutionSteps.executionCreatedAt}::text`,
+      })
       .from(testExecutionSteps)
       .where(eq(testExecutionSteps.id, stepId));
     if (!owner) throw new NotFoundError("Step", stepId);
@@ -279,7 +284,7 @@ export async function updateStep(
       .where(eq(testExecutionSteps.id, stepId))
       .returning();
     if (!step) throw new NotFoundError("Step", stepId);
-    const summary = await updateExecutionSummary(tx, execution.id);
+    const summary = await updateExecutionSummary(tx, execution.id, owner.partitionKey);
     await notifyStepsRecorded(tx, execution.id);
     return { steps: [step], summary };
   });

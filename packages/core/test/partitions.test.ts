@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { and, asc, gt, sql } from "drizzle-orm";
+import { and, asc, eq, gt, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
@@ -18,7 +18,12 @@ import {
   listStepPartitions,
   previewRetention,
 } from "../src/retention";
-import { stepsOfExecution, testExecutionSteps } from "../src/schema";
+import {
+  partitionKeyOf,
+  stepsOfExecution,
+  testExecutionSteps,
+  testExecutions,
+} from "../src/schema";
 import { executionStatistics, rawExecutionStatistics } from "../src/stats";
 import { listSteps, recordSteps } from "../src/steps";
 import {
@@ -215,6 +220,26 @@ describe("step partitions", () => {
         .orderBy(asc(testExecutionSteps.stepNumber)),
     );
     expect(live.match(/Scan using \S+ on test_execution_steps_\w+ \S+ \(actual/g)).toHaveLength(1);
+    // step.list, execution.get and the live feed read the key with their access check
+    // (partitionKeyOf, text keeps the microseconds): one partition is planned, none pruned later.
+    const [row] = await h.db
+      .select({ key: partitionKeyOf })
+      .from(testExecutions)
+      .where(eq(testExecutions.id, id));
+    const keyed = await planOf(
+      h.db
+        .select()
+        .from(testExecutionSteps)
+        .where(stepsOfExecution(id, row?.key))
+        .orderBy(asc(testExecutionSteps.stepNumber)),
+    );
+    expect(keyed).toMatch(
+      new RegExp(`Index Scan using test_execution_steps_p${monthOf(new Date())}_execution_id`),
+    );
+    expect(keyed).not.toMatch(/never executed|Subplans Removed|test_executions/);
+    expect(keyed).not.toMatch(
+      new RegExp(`test_execution_steps_(default|p(?!${monthOf(new Date())})\\d{6})`),
+    );
     // step.record's duplicate check knows the key (a PL/pgSQL variable): one partition is planned.
     const [key] = await queryRows<{ at: string }>(
       h,

@@ -142,15 +142,25 @@ export const testExecutionSteps = pgTable(
 );
 
 /**
- * The rows of one execution's steps, by the partition key too: only the partition of the
- * execution's month is read (pruned at run time), not an index probe per month.
+ * An execution's created_at as text, read with the execution: exact to the microsecond (a JS Date
+ * is not), so it names the execution's step partition as a constant.
  */
-export function stepsOfExecution(executionId: number | SQL) {
+export const partitionKeyOf = sql<string>`${testExecutions.createdAt}::text`;
+
+/**
+ * The rows of one execution's steps, by the partition key too, so only the partition of the
+ * execution's month is read. With `partitionKey` (partitionKeyOf, read by the caller's access
+ * check) the partition is chosen when the statement is planned; without it a subquery finds the
+ * key and the other months are pruned at run time, after the planner has planned each of them.
+ */
+export function stepsOfExecution(executionId: number | SQL, partitionKey?: string) {
   return and(
     eq(testExecutionSteps.executionId, executionId),
     eq(
       testExecutionSteps.executionCreatedAt,
-      sql`(select ${testExecutions.createdAt} from ${testExecutions} where ${testExecutions.id} = ${executionId})`,
+      partitionKey === undefined
+        ? sql`(select ${testExecutions.createdAt} from ${testExecutions} where ${testExecutions.id} = ${executionId})`
+        : sql`${partitionKey}::timestamptz`,
     ),
   );
 }

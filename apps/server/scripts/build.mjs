@@ -2,6 +2,7 @@
 // `pnpm start` runs plain JavaScript: no TypeScript loader in the process, about half the
 // resident memory of `node --import tsx src/main.ts`, and a faster start. Third-party packages
 // stay external and load from node_modules as usual.
+import { rmSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -38,9 +39,16 @@ const ownImportMetaUrl = {
   },
 };
 
+// Chunks of an earlier build would stay behind under names nothing imports.
+rmSync(outdir, { recursive: true, force: true });
 await build({
-  entryPoints: [resolve(root, "src/main.ts")],
-  outfile: resolve(outdir, "main.js"),
+  // main.js runs the server; prepareEmbedded.js makes the embedded PostgreSQL's template at install.
+  entryPoints: [resolve(root, "src/main.ts"), resolve(root, "src/prepareEmbedded.ts")],
+  outdir,
+  // main.js starts the embedded PostgreSQL, then imports the rest of the server (its own chunk,
+  // with the third-party modules it imports) while initdb and the postmaster run.
+  splitting: true,
+  chunkNames: "chunk-[hash]",
   bundle: true,
   platform: "node",
   format: "esm",

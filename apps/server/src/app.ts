@@ -12,15 +12,15 @@ import {
   failStuckExecutions,
   findUserByEmail,
   openDatabase,
-  startEmbeddedPostgres,
   timeOutQuietRuns,
 } from "@testtrack/core";
-import pino, { type Logger } from "pino";
+import type { Logger } from "pino";
 import { startArtifactDeletionWorker } from "./artifactDeletionWorker";
 import type { Config } from "./config";
 import { DEFAULT_DASHBOARD_DIR } from "./dashboard";
 import { createHttpHost } from "./http";
 import { startRetentionWorker } from "./retentionWorker";
+import { createLogger, startEmbedded } from "./startup";
 import { startWebhookWorker } from "./webhookWorker";
 
 export interface RunningServer {
@@ -33,22 +33,19 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export function createLogger(config: Pick<Config, "logLevel">): Logger {
-  return pino({
-    level: config.logLevel,
-    redact: ["req.headers.authorization", "*.password", "*.token"],
-  });
-}
+export { createLogger };
 
 /**
  * Opens the database (DATABASE_URL, or an embedded PostgreSQL in the data folder), migrates it,
- * makes sure an admin exists, starts the sweeper, listens.
+ * makes sure an admin exists, starts the sweeper, listens. `starting`: the embedded PostgreSQL
+ * when the caller started it already (startEmbedded), as main.ts does.
  */
 export async function startServer(
   config: Config,
   log = createLogger(config),
+  starting?: Promise<EmbeddedPostgres>,
 ): Promise<RunningServer> {
-  const embedded = config.databaseUrl ? undefined : await startEmbedded(config, log);
+  const embedded = config.databaseUrl ? undefined : await (starting ?? startEmbedded(config, log));
   const database = openDatabase({ url: config.databaseUrl ?? (embedded as EmbeddedPostgres).url });
   const { s3 } = config.artifacts;
   const artifactStore = s3
@@ -109,19 +106,6 @@ export async function startServer(
     await closeDatabase();
     throw error;
   }
-}
-
-/** PostgreSQL's own log goes to ours: its warnings and errors as warnings, the rest as debug. */
-function startEmbedded(config: Config, log: Logger) {
-  return startEmbeddedPostgres({
-    dataDir: config.dataDir,
-    onLog: (line) => {
-      if (!line.trim()) return;
-      if (/\b(WARNING|ERROR|FATAL|PANIC):/.test(line))
-        log.warn({ postgres: line }, "embedded PostgreSQL");
-      else log.debug({ postgres: line }, "embedded PostgreSQL");
-    },
-  });
 }
 
 /** A URL fit to print: psql and other tools can reach the embedded database through it. */

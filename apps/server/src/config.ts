@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import type { ReadReplicaSettings } from "./readReplica";
 
@@ -19,6 +20,7 @@ const configSchema = z
       .optional(),
     TESTTRACK_READ_MAX_LAG_MS: positiveInt.default(2000),
     TESTTRACK_DATA_DIR: z.string().trim().min(1).optional(),
+    TESTTRACK_EMBEDDED_TEMPLATE: z.string().trim().min(1).optional(),
     PORT: port.default(3000),
     HOST: z.string().trim().min(1).default("127.0.0.1"),
     TESTTRACK_ADMIN_EMAIL: z.email().optional(),
@@ -82,6 +84,15 @@ const configSchema = z
     message: "is required when TESTTRACK_ADMIN_EMAIL is set",
   });
 
+/**
+ * The embedded PostgreSQL's template (prepareEmbeddedTemplate): a migrated cluster that
+ * `pnpm install` makes (src/prepareEmbedded.ts) and a first start copies instead of running
+ * initdb and every migration.
+ */
+export const EMBEDDED_TEMPLATE_DIR = fileURLToPath(
+  new URL("../../../node_modules/.cache/testtrack/embedded-postgres", import.meta.url),
+);
+
 export interface Config {
   databaseUrl: string | undefined;
   /**
@@ -91,6 +102,11 @@ export interface Config {
    */
   readReplica: ReadReplicaSettings | undefined;
   dataDir: string;
+  /**
+   * The migrated cluster a first start of the embedded PostgreSQL copies instead of running
+   * initdb (TESTTRACK_EMBEDDED_TEMPLATE, `none` for none; `pnpm install` makes the default one).
+   */
+  embeddedTemplate: string | undefined;
   port: number;
   host: string;
   admin: { email: string; password: string } | undefined;
@@ -151,6 +167,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ? { url: c.DATABASE_READ_URL, maxLagMs: c.TESTTRACK_READ_MAX_LAG_MS, probeIntervalMs: 250 }
       : undefined,
     dataDir: resolve(workingDir, c.TESTTRACK_DATA_DIR ?? ".testtrack-data"),
+    embeddedTemplate:
+      c.TESTTRACK_EMBEDDED_TEMPLATE === "none"
+        ? undefined
+        : resolve(workingDir, c.TESTTRACK_EMBEDDED_TEMPLATE ?? EMBEDDED_TEMPLATE_DIR),
     port: c.PORT,
     host: c.HOST,
     admin:

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../src/config";
+import { ConfigError, EMBEDDED_TEMPLATE_DIR, loadConfig } from "../src/config";
 
 /** The error loadConfig throws for `env`; fails the test when it does not throw. */
 function configErrorFor(env: NodeJS.ProcessEnv): ConfigError {
@@ -19,6 +19,7 @@ describe("loadConfig defaults", () => {
     expect(config).toEqual({
       databaseUrl: undefined,
       dataDir: resolve("/srv/testtrack", ".testtrack-data"),
+      embeddedTemplate: EMBEDDED_TEMPLATE_DIR,
       port: 3000,
       host: "127.0.0.1",
       admin: undefined,
@@ -57,6 +58,7 @@ describe("loadConfig reads", () => {
     const config = loadConfig({
       DATABASE_URL: "postgresql://tt@db.internal:5432/testtrack",
       TESTTRACK_DATA_DIR: "/var/lib/testtrack",
+      TESTTRACK_EMBEDDED_TEMPLATE: "templates/pg",
       PORT: "0",
       HOST: "0.0.0.0",
       TESTTRACK_ADMIN_EMAIL: "root@example.com",
@@ -82,6 +84,7 @@ describe("loadConfig reads", () => {
     expect(config).toEqual({
       databaseUrl: "postgresql://tt@db.internal:5432/testtrack",
       dataDir: "/var/lib/testtrack",
+      embeddedTemplate: resolve("templates/pg"),
       port: 0,
       host: "0.0.0.0",
       admin: { email: "root@example.com", password: "a long password" },
@@ -109,6 +112,10 @@ describe("loadConfig reads", () => {
   it("a relative data folder against the directory the command was started from", () => {
     const config = loadConfig({ INIT_CWD: "/home/qa/project", TESTTRACK_DATA_DIR: "data" });
     expect(config.dataDir).toBe(resolve("/home/qa/project", "data"));
+  });
+
+  it("no template for the embedded PostgreSQL with TESTTRACK_EMBEDDED_TEMPLATE=none", () => {
+    expect(loadConfig({ TESTTRACK_EMBEDDED_TEMPLATE: "none" }).embeddedTemplate).toBeUndefined();
   });
 });
 

@@ -1,8 +1,10 @@
 import { spawn } from "node:child_process";
 import {
+  chmodSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   readlinkSync,
   rmSync,
@@ -18,6 +20,7 @@ import { openDatabase } from "../src/db";
 import {
   EmbeddedPostgresError,
   hydrateLibraryLinks,
+  prepareEmbeddedTemplate,
   startEmbeddedPostgres,
 } from "../src/embeddedPostgres";
 import { createTestCase, getTestCase } from "../src/testCases";
@@ -165,6 +168,131 @@ describe("startEmbeddedPostgres", () => {
     expect((error as Error).message).toMatch(/PostgreSQL 17 database/);
     expect((error as Error).message).toMatch(/pg_dump/);
   });
+});
+
+describe("prepareEmbeddedTemplate", () => {
+  const migrations = (
+    JSON.parse(readFileSync(new URL("../drizzle/meta/_journal.json", import.meta.url), "utf8")) as {
+      entries: unknown[];
+    }
+  ).entries.length;
+
+  /** A folder the unprivileged account PostgreSQL runs as (under root) can pass through. */
+  function openFolder(): string {
+    const folder = dataFolder();
+    chmodSync(folder, 0o755);
+    return folder;
+  }
+
+  async function migratedTemplate(): Promise<string> {
+    const folder = openFolder();
+    const template = join(folder, "template");
+    await prepareEmbeddedTemplate({
+      dir: template,
+      prepare: async (url) => {
+        const database = openDatabase({ url, maxConnections: 1 });
+        await database.migrate();
+        await database.close();
+      },
+    });
+    // Stopped cleanly, nothing left of the build beside it, no password to share.
+    expect(readdirSync(folder)).toEqual(["template"]);
+    expect(existsSync(join(template, "postgres", "postmaster.pid"))).toBe(false);
+    expect(existsSync(join(template, "postgres-password"))).toBe(false);
+    return template;
+  }
+
+  async function migrationsIn(url: string): Promise<number> {
+    const client = postgres(url, { max: 1, onnotice: () => {} });
+    try {
+      const [row] = await client<{ n: number }[]>`
+        select count(*)::int as n from drizzle.__drizzle_migrations`;
+      return row?.n ?? 0;
+    } catch {
+      return 0;
+    } finally {
+      await client.end();
+    }
+  }
+
+  it("gives each new folder a migrated copy with a password of its own, kept across restarts", async () => {
+    const template = await migratedTemplate();
+    const a = dataFolder();
+    const b = dataFolder();
+    const first = await startEmbeddedPostgres({ dataDir: a, template });
+    const second = await startEmbeddedPostgres({ dataDir: b, template });
+    try {
+      // Copies, not initdb: every migration is there before the server runs one.
+      expect(await migrationsIn(first.url)).toBe(migrations);
+      expect(await migrationsIn(second.url)).toBe(migrations);
+      const passwordOf = (folder: string) =>
+        readFileSync(join(folder, "postgres-password"), "utf8").trim();
+      expect(passwordOf(a)).not.toBe(passwordOf(b));
+      expect(statSync(join(a, "postgres-password")).mode & 0o777).toBe(0o600);
+      expect(decodeURIComponent(new URL(first.url).password)).toBe(passwordOf(a));
+      // One folder's password does not open the other.
+      const crossed = new URL(second.url);
+      crossed.password = new URL(first.url).password;
+      const client = postgres(crossed.toString(), { max: 1, onnotice: () => {} });
+      const error = await rejectionOf(client`select 1`);
+      expect(String((error as Error).message)).toMatch(/password authentication failed/);
+      await client.end();
+      const db = openDatabase({ url: first.url });
+      await db.migrate();
+      await createUser(db.db, {
+        email: "copy@example.test",
+        name: "Copy",
+        password: TEST_PASSWORD,
+      });
+      await db.close();
+    } finally {
+      await first.stop();
+      await second.stop();
+    }
+    const again = await startEmbeddedPostgres({ dataDir: a, template });
+    const db = openDatabase({ url: again.url });
+    try {
+      expect(await findUserByEmail(db.db, "copy@example.test")).toBeDefined();
+    } finally {
+      await db.close();
+      await again.stop();
+    }
+  }, 60_000);
+
+  it("runs initdb instead when the template is of another major version or cannot be used", async () => {
+    // Another major version: ignored without a word.
+    const old = join(openFolder(), "template");
+    mkdirSync(join(old, "postgres"), { recursive: true });
+    writeFileSync(join(old, "postgres", "PG_VERSION"), "9\n");
+    const fresh = await startEmbeddedPostgres({ dataDir: dataFolder(), template: old });
+    try {
+      expect(await migrationsIn(fresh.url)).toBe(0);
+    } finally {
+      await fresh.stop();
+    }
+    // Damaged (no pg_control): the copy fails to open, a warning says so, initdb takes over.
+    const damaged = join(openFolder(), "template");
+    await prepareEmbeddedTemplate({ dir: damaged });
+    rmSync(join(damaged, "postgres", "global", "pg_control"));
+    const logs: string[] = [];
+    const dataDir = dataFolder();
+    const recovered = await startEmbeddedPostgres({
+      dataDir,
+      template: damaged,
+      onLog: (line) => logs.push(line),
+    });
+    try {
+      expect(logs.join("\n")).toMatch(
+        /WARNING: the template .* could not be copied, running initdb/,
+      );
+      expect(existsSync(join(dataDir, "postgres.copying"))).toBe(false);
+      const client = postgres(recovered.url, { max: 1, onnotice: () => {} });
+      expect(await client`select 1 as one`).toEqual([{ one: 1 }]);
+      await client.end();
+    } finally {
+      await recovered.stop();
+    }
+  }, 60_000);
 });
 
 /**

@@ -2,9 +2,7 @@ import { createReadStream } from "node:fs";
 import type { ServerResponse } from "node:http";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { OPENAPI_PATH } from "./document";
-
-export const DOCS_PATH = "/api/docs";
+import { DOCS_PATH, OPENAPI_PATH } from "./paths";
 
 // Scalar's standalone bundle from node_modules: the docs work offline, nothing from a CDN.
 const SCALAR_BUNDLE = join(

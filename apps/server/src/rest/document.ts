@@ -1,8 +1,6 @@
 import { generateOpenApiDocument, type OpenAPIObject } from "trpc-to-openapi";
+import { REST_BASE_PATH } from "./paths";
 import { restRouter } from "./router";
-
-export const REST_BASE_PATH = "/api/v1";
-export const OPENAPI_PATH = `${REST_BASE_PATH}/openapi.json`;
 
 let document: OpenAPIObject | undefined;
 

@@ -6,8 +6,9 @@ import { createOpenApiNodeHttpHandler } from "trpc-to-openapi";
 import { ZodError } from "zod";
 import { type ContextDeps, requestContext } from "../context";
 import { describeZodError, inputIssues } from "../errors";
-import { DOCS_PATH, serveDocs } from "./docs";
-import { OPENAPI_PATH, openApiDocument, REST_BASE_PATH } from "./document";
+import { serveDocs } from "./docs";
+import { openApiDocument } from "./document";
+import { DOCS_PATH, isDocsPath, OPENAPI_PATH, REST_BASE_PATH } from "./paths";
 import { restRouter } from "./router";
 
 /** Every error of /api/v1: the tRPC code, a message a person can act on, the invalid fields. */
@@ -26,14 +27,6 @@ const MESSAGES: Partial<Record<TRPC_ERROR_CODE_KEY, string>> = {
   PAYLOAD_TOO_LARGE:
     "the request body is too large for this server; send fewer steps or a shorter log per call",
 };
-
-export function isRestPath(path: string): boolean {
-  return path === REST_BASE_PATH || path.startsWith(`${REST_BASE_PATH}/`) || isDocsPath(path);
-}
-
-function isDocsPath(path: string) {
-  return path === DOCS_PATH || path.startsWith(`${DOCS_PATH}/`);
-}
 
 function toRestError(error: TRPCError, method: string, path: string): RestError {
   const cause = error.cause;

@@ -388,6 +388,14 @@ export async function recordAttempt(
   const step = nextStep(outcome, delivery.attempts, options.delaysMs);
   const disableAfter = options.disableAfterMs ?? WEBHOOK_DISABLE_AFTER_MS;
   await db.transaction(async (tx) => {
+    // The webhook's row first, as webhook.delete takes it before its deliveries (by cascade): in
+    // the other order a delete during an attempt deadlocked with it (and answered CONFLICT).
+    const [webhook] = await queryRows<{ id: number }>(
+      tx,
+      sql`select id from webhooks where id = ${delivery.webhookId} for no key update`,
+    );
+    // Deleted meanwhile, with its deliveries: nothing is left to record.
+    if (!webhook) return;
     await tx.execute(
       sql`insert into webhook_attempts (delivery_id, status_code, duration_ms, error, response)
           values (${delivery.id}, ${outcome.statusCode ?? null}, ${Math.round(outcome.durationMs)},

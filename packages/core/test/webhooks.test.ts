@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { sql } from "drizzle-orm";
+import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queryRows } from "../src/db";
 import { ForbiddenError } from "../src/errors";
@@ -18,6 +19,7 @@ import {
   SLACK_MAX_TEXT,
   signPayload,
   slackMessage,
+  testWebhook,
   updateWebhook,
   verifySignature,
 } from "../src/webhooks";
@@ -289,5 +291,53 @@ describe("webhook outbox", () => {
       (d) => d.projectId === project.id,
     );
     expect(new Set(waiting.map((d) => d.webhookId))).toEqual(new Set([failedOnMain.id]));
+  });
+
+  it("records nothing, and neither fails nor deadlocks, when the webhook is deleted during an attempt", async () => {
+    const owner = await createTestUser(h);
+    const project = await createProject(h.db, owner.actor, {
+      slug: `hooks-${randomBytes(3).toString("hex")}`,
+      name: "Hooks deleted",
+    });
+    const hook = await createWebhook(h.db, owner.actor, {
+      projectId: project.id,
+      url: "https://hooks.example.com/deleted",
+      events: ["run.finished"],
+    });
+    await testWebhook(h.db, owner.actor, { id: hook.id });
+    const claimed = (await claimDeliveries(h.db, { limit: 100, claimMs: 60_000 })).find(
+      (d) => d.webhookId === hook.id,
+    );
+    if (!claimed) throw new Error("the ping was not claimed");
+    // Another session deletes the webhook (its deliveries go by cascade) and commits only once
+    // the attempt is waiting for it.
+    const other = postgres(h.url, { max: 1, onnotice: () => {} });
+    let commit = () => {};
+    const committing = new Promise<void>((resolve) => {
+      commit = resolve;
+    });
+    let deleted = () => {};
+    const hasDeleted = new Promise<void>((resolve) => {
+      deleted = resolve;
+    });
+    const deleting = other.begin(async (tx) => {
+      await tx`delete from webhooks where id = ${hook.id}`;
+      deleted();
+      await committing;
+    });
+    await hasDeleted;
+    const recording = recordAttempt(h.db, claimed, { statusCode: 500, durationMs: 5 });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    commit();
+    await deleting;
+    await other.end();
+    // Before the webhook's row was locked first, this failed: the attempt's row referenced a
+    // delivery deleted meanwhile (or the two deadlocked, in the other interleaving).
+    expect(await recording).toBe("pending");
+    const [left] = await queryRows<{ n: number }>(
+      h.db,
+      sql`select count(*)::int as n from webhook_attempts where delivery_id = ${claimed.id}`,
+    );
+    expect(left?.n).toBe(0);
   });
 });

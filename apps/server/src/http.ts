@@ -112,7 +112,12 @@ export function createHttpHost(
   const rest = import("./rest/handler").then(({ createRestHandler }) =>
     createRestHandler({ deps, maxBodyBytes: config.maxBodyBytes, log }),
   );
-  rest.catch((error: unknown) => log.error({ err: error }, "the REST layer did not load"));
+  // A server whose REST layer failed to load is not healthy: /healthz answers 503 then.
+  let restFailed = false;
+  rest.catch((error: unknown) => {
+    restFailed = true;
+    log.error({ err: error }, "the REST layer did not load");
+  });
   const artifactRoutes = createArtifactRoutes({ db: database.db, log, settings: config.artifacts });
 
   let shuttingDown = false;
@@ -139,7 +144,7 @@ export function createHttpHost(
     const isApi = path === TRPC_PATH || path.startsWith(`${TRPC_PATH}/`);
     const allowed = isApi ? API_METHODS : PAGE_METHODS;
     if (!allowed.includes(req.method ?? "")) return methodNotAllowed(res, req.method, allowed);
-    if (path === "/healthz") return void health(database, res);
+    if (path === "/healthz") return void health(database, res, restFailed);
     if (isApi) {
       apiResponses.add(res);
       res.once("close", () => apiResponses.delete(res));
@@ -187,7 +192,10 @@ export function createHttpHost(
   };
 }
 
-async function health(database: DatabaseHandle, res: ServerResponse) {
+async function health(database: DatabaseHandle, res: ServerResponse, restFailed: boolean) {
+  if (restFailed) {
+    return sendJson(res, 503, { status: "unavailable", reason: "the REST layer did not load" });
+  }
   try {
     await database.ping();
     sendJson(res, 200, { status: "ok", database: database.engine });

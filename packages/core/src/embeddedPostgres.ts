@@ -6,6 +6,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   readlinkSync,
   realpathSync,
@@ -17,7 +18,7 @@ import {
 } from "node:fs";
 import { cp } from "node:fs/promises";
 import { createServer } from "node:net";
-import { dirname, join, relative, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 
@@ -336,7 +337,9 @@ async function initCluster(initdb: string, cluster: string, password: string, ac
 /**
  * Makes a template for startEmbeddedPostgres's `template` option in `dir`: a cluster made by
  * initdb, started, given to `prepare` (the migrations), and stopped cleanly. Built beside `dir`
- * and renamed into place, so a start never copies a half-made one. `pnpm install` runs it.
+ * and renamed into place, so a start never copies a half-made one. `pnpm install` runs it: a
+ * Ctrl-C meanwhile stops its PostgreSQL, and a build that was killed outright is cleaned up by the
+ * next one.
  */
 export async function prepareEmbeddedTemplate(options: {
   dir: string;
@@ -344,22 +347,55 @@ export async function prepareEmbeddedTemplate(options: {
 }): Promise<void> {
   const dir = resolve(options.dir);
   mkdirSync(dirname(dir), { recursive: true });
-  const building = mkdtempSync(`${dir}.building-`);
+  await removeAbandonedBuilds(dir);
+  const building = mkdtempSync(`${dir}${BUILDING_SUFFIX}`);
   const previous = `${building}.previous`;
+  let postgres: EmbeddedPostgres | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    void (postgres?.stop() ?? Promise.resolve()).finally(() => {
+      rmSync(building, { recursive: true, force: true });
+      process.exit(signal === "SIGINT" ? 130 : 143);
+    });
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   try {
-    const postgres = await startEmbeddedPostgres({ dataDir: building });
+    postgres = await startEmbeddedPostgres({ dataDir: building });
     try {
       await options.prepare?.(postgres.url);
     } finally {
       await postgres.stop();
     }
-    // Only the cluster: each copy makes its own password.
+    // Only the cluster: each copy makes its own password. The id tells a copy that was made
+    // while the template was replaced.
     rmSync(join(building, PASSWORD_FILE), { force: true });
+    writeFileSync(join(building, TEMPLATE_ID_FILE), randomBytes(12).toString("hex"));
     if (existsSync(dir)) renameSync(dir, previous);
-    renameSync(building, dir);
+    try {
+      renameSync(building, dir);
+    } catch (error) {
+      if (existsSync(previous)) renameSync(previous, dir);
+      throw error;
+    }
   } finally {
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
     rmSync(building, { recursive: true, force: true });
     rmSync(previous, { recursive: true, force: true });
+  }
+}
+
+const BUILDING_SUFFIX = ".building-";
+const TEMPLATE_ID_FILE = "template-id";
+
+/** Builds of the template whose process was killed: their PostgreSQL stopped, their folder gone. */
+async function removeAbandonedBuilds(dir: string) {
+  const prefix = `${basename(dir)}${BUILDING_SUFFIX}`;
+  for (const entry of readdirSync(dirname(dir))) {
+    if (!entry.startsWith(prefix)) continue;
+    const folder = join(dirname(dir), entry);
+    await stopOrphanedPostmaster(join(folder, CLUSTER_DIR));
+    rmSync(folder, { recursive: true, force: true });
   }
 }
 
@@ -378,12 +414,22 @@ async function copyTemplate(
   account: Account | undefined,
 ): Promise<boolean> {
   if (!options.template) return false;
-  const source = join(resolve(options.template), CLUSTER_DIR);
+  const template = resolve(options.template);
+  const source = join(template, CLUSTER_DIR);
+  const warn = (why: string) =>
+    options.onLog?.(
+      `WARNING: the template ${template} could not be copied, running initdb: ${why}`,
+    );
+  const idOf = () => readFileSync(join(template, TEMPLATE_ID_FILE), "utf8");
+  let id: string;
   try {
     if (Number(readFileSync(join(source, "PG_VERSION"), "utf8").trim()) !== majorVersion) {
       return false;
     }
-  } catch {
+    id = idOf();
+  } catch (error) {
+    // None (an install without scripts): nothing to say. Unreadable (made by another user): say so.
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") warn(String(error));
     return false;
   }
   const copy = `${cluster}.copying`;
@@ -405,31 +451,44 @@ async function copyTemplate(
         account ? { uid: account.uid, gid: account.gid } : {},
       );
     }
+    // A template replaced meanwhile (a `pnpm install` now) may have mixed two clusters' files.
+    if (idOf() !== id) throw new Error("the template was replaced during the copy");
     chmodSync(copy, 0o700);
-    await singleUser(
-      postgres,
-      copy,
-      `alter role ${SUPERUSER} password '${password.replaceAll("'", "''")}'`,
-      account,
-    );
+    await singleUser(postgres, copy, password, account);
     renameSync(copy, cluster);
     return true;
   } catch (error) {
     rmSync(copy, { recursive: true, force: true });
-    options.onLog?.(
-      `WARNING: the template ${source} could not be copied, running initdb: ${error}`,
-    );
+    warn(String(error));
     return false;
   }
 }
 
-/** One statement in PostgreSQL's single-user mode: no server, no port, nothing listening. */
-function singleUser(postgres: string, cluster: string, statement: string, account?: Account) {
+/**
+ * Sets the superuser's password in PostgreSQL's single-user mode: no server, no port, nothing
+ * listening. The password goes on standard input (ps does not show it), and neither its log nor
+ * an error repeats the statement.
+ */
+function singleUser(postgres: string, cluster: string, password: string, account?: Account) {
+  const statement = `alter role ${SUPERUSER} password '${password.replaceAll("'", "''")}'`;
   return new Promise<void>((resolvePromise, reject) => {
-    const child = spawn(postgres, ["--single", "-D", cluster, "-c", "io_method=sync", "postgres"], {
-      stdio: ["pipe", "ignore", "pipe"],
-      ...(account ? { uid: account.uid, gid: account.gid } : {}),
-    });
+    const child = spawn(
+      postgres,
+      [
+        "--single",
+        "-D",
+        cluster,
+        "-c",
+        "io_method=sync",
+        "-c",
+        "log_min_error_statement=panic",
+        "postgres",
+      ],
+      {
+        stdio: ["pipe", "ignore", "pipe"],
+        ...(account ? { uid: account.uid, gid: account.gid } : {}),
+      },
+    );
     let log = "";
     child.stderr?.setEncoding("utf8");
     child.stderr?.on("data", (chunk: string) => {
@@ -437,10 +496,10 @@ function singleUser(postgres: string, cluster: string, statement: string, accoun
     });
     child.once("error", reject);
     child.once("exit", (code) => {
-      if (code === 0 && !/\b(ERROR|FATAL|PANIC):/.test(log)) resolvePromise();
-      else reject(new Error(`single-user PostgreSQL failed (code ${code}): ${log.trim()}`));
+      if (code === 0 && !/\b(ERROR|FATAL|PANIC):/.test(log)) return resolvePromise();
+      const said = log.replaceAll(password, "(password)").trim();
+      reject(new Error(`single-user PostgreSQL failed (code ${code}): ${said}`));
     });
-    // On standard input, not the command line: the password is not shown by ps.
     child.stdin?.end(`${statement}\n`);
   });
 }

@@ -261,10 +261,7 @@ export async function updateStep(
   const { id: stepId, ...changes } = updateStepInput.parse(raw);
   return db.transaction(async (tx) => {
     const [owner] = await tx
-      .select({
-        executionId: testExecutionSteps.executionId,
-        partitionKey: sql<string>`${testExecutionSteps.executionCreatedAt}::text`,
-      })
+      .select({ executionId: testExecutionSteps.executionId })
       .from(testExecutionSteps)
       .where(eq(testExecutionSteps.id, stepId));
     if (!owner) throw new NotFoundError("Step", stepId);
@@ -284,7 +281,12 @@ export async function updateStep(
       .where(eq(testExecutionSteps.id, stepId))
       .returning();
     if (!step) throw new NotFoundError("Step", stepId);
-    const summary = await updateExecutionSummary(tx, execution.id, owner.partitionKey);
+    // The key as of the lock (repairs may move an execution's created_at, never the API).
+    const [keyed] = await tx
+      .select({ partitionKey: partitionKeyOf })
+      .from(testExecutions)
+      .where(eq(testExecutions.id, execution.id));
+    const summary = await updateExecutionSummary(tx, execution.id, keyed?.partitionKey);
     await notifyStepsRecorded(tx, execution.id);
     return { steps: [step], summary };
   });

@@ -61,7 +61,7 @@ export async function measurePartitions(
   await run(sql`create table partition_bench.parted (
     id int generated always as identity, ${columns},
     primary key (id, execution_created_at),
-    unique (execution_id, execution_created_at, step_number))
+    unique (execution_id, step_number, execution_created_at))
     partition by range (execution_created_at)`);
   for (let back = MONTHS - 1; back >= -1; back--) {
     const name = `parted_m${back < 0 ? "next" : back}`;

@@ -207,7 +207,7 @@ describe("step partitions", () => {
     const executed = list.match(/Index Scan using \S+ on (test_execution_steps_\w+) \S+ \(actual/g);
     expect(executed).toHaveLength(1);
     expect(executed?.[0]).toContain(
-      `test_execution_steps_p${monthOf(new Date())}_execution_id_execution_created`,
+      `test_execution_steps_p${monthOf(new Date())}_execution_id_step_number_`,
     );
     expect(list).toMatch(/\(never executed\)/);
     expect(list).not.toMatch(/Seq Scan/);

@@ -130,13 +130,15 @@ export const testExecutionSteps = pgTable(
   },
   // A partitioned table's keys must hold the partition key. The unique constraint's index also
   // serves lookups by execution in step order; every step of an execution has one key, so
-  // (execution_id, step_number) stays unique.
+  // (execution_id, step_number) stays unique. The key comes last: two int4 then the timestamptz
+  // make 24-byte index entries, where int4, timestamptz, int4 made 32 with alignment padding
+  // (migration 0027; a quarter less index to keep in memory).
   (t) => [
     primaryKey({ name: "test_execution_steps_pkey", columns: [t.id, t.executionCreatedAt] }),
     unique("test_execution_steps_execution_step_key").on(
       t.executionId,
-      t.executionCreatedAt,
       t.stepNumber,
+      t.executionCreatedAt,
     ),
   ],
 );

@@ -155,10 +155,12 @@ async function spawnNode(args: string[], cwd: string, env: NodeJS.ProcessEnv, re
   return child;
 }
 
-async function stop(child: ChildProcess) {
+/** SIGTERM to the child (to its process group when it was spawned detached), then its exit. */
+async function stop(child: ChildProcess, group = false) {
   if (child.exitCode !== null) return;
   const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGTERM");
+  if (group) process.kill(-(child.pid ?? 0), "SIGTERM");
+  else child.kill("SIGTERM");
   await exited;
 }
 
@@ -284,11 +286,7 @@ async function measureStartup() {
     const ms = Math.round(performance.now() - began);
     await pause(3_000);
     const memory = treeMemoryMb(child.pid ?? 0);
-    if (options.pnpm) {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      process.kill(-(child.pid ?? 0), "SIGTERM");
-      await exited;
-    } else await stop(child);
+    await stop(child, options.pnpm);
     return { ms, ...memory };
   };
   try {
@@ -297,42 +295,28 @@ async function measureStartup() {
     const initdb = await startOnce("initdb", { template: "none" });
     const pnpmStart = await startOnce("pnpm", { pnpm: true });
     const pglite = await measurePglite(join(dataDir, "pglite"));
-    record({
-      group: "startup",
-      name: "`pnpm start` healthy, first start on an empty folder",
-      value: pnpmStart.ms,
-      unit: "ms",
-      baseline: pglite.ms,
-      ratio: ratio(pnpmStart.ms, pglite.ms),
-      goal: "≤ 3000 ms",
-      met: pnpmStart.ms <= 3000,
-    });
-    record({
-      group: "startup",
-      name: "server healthy on embedded PostgreSQL, first start (template copied)",
-      value: first.ms,
-      unit: "ms",
-      baseline: pglite.ms,
-      ratio: ratio(first.ms, pglite.ms),
-    });
-    record({
-      group: "startup",
-      name: "server healthy on embedded PostgreSQL, first start without template (initdb)",
-      value: initdb.ms,
-      unit: "ms",
-      baseline: pglite.ms,
-      ratio: ratio(initdb.ms, pglite.ms),
-    });
-    record({
-      group: "startup",
-      name: "server healthy on embedded PostgreSQL, second start",
-      value: second.ms,
-      unit: "ms",
-      baseline: pglite.ms,
-      ratio: ratio(second.ms, pglite.ms),
-      goal: "≤ 3000 ms",
-      met: second.ms <= 3000,
-    });
+    // Times to healthy; the goal (≤ 3 s) is `pnpm start`'s on a fresh clone, and a later start's.
+    const times: [string, { ms: number }, boolean][] = [
+      ["`pnpm start` healthy, first start on an empty folder", pnpmStart, true],
+      ["server healthy on embedded PostgreSQL, first start (template copied)", first, false],
+      [
+        "server healthy on embedded PostgreSQL, first start without template (initdb)",
+        initdb,
+        false,
+      ],
+      ["server healthy on embedded PostgreSQL, second start", second, true],
+    ];
+    for (const [name, start, hasGoal] of times) {
+      record({
+        group: "startup",
+        name,
+        value: start.ms,
+        unit: "ms",
+        baseline: pglite.ms,
+        ratio: ratio(start.ms, pglite.ms),
+        ...(hasGoal ? { goal: "≤ 3000 ms", met: start.ms <= 3000 } : {}),
+      });
+    }
     record({
       group: "startup",
       name: "server + embedded PostgreSQL RSS at rest after a first start (every process)",

@@ -87,13 +87,11 @@ export async function measurePartitions(
       );
     }
   }
-  const plainLoad = loadMs.plain;
-  const partedLoad = loadMs.parted;
   const total = executions * STEPS_PER_EXECUTION;
   figures.push({
     name: `bulk load of ${total.toLocaleString("en")} steps`,
-    value: Math.round(total / (partedLoad / 1000)),
-    baseline: Math.round(total / (plainLoad / 1000)),
+    value: Math.round(total / (loadMs.parted / 1000)),
+    baseline: Math.round(total / (loadMs.plain / 1000)),
     unit: "rows/s",
     lowerIsBetter: false,
   });
@@ -170,9 +168,8 @@ export async function measurePartitions(
     run(sql`select count(*) filter (where result = 'pass') as passed,
       count(*) filter (where result = 'fail') as failed, count(*) as total
       from partition_bench.${sql.raw(table)} where ${where}`);
-  const recount = async (table: "plain" | "parted", id: number) => {
-    return counts(ofExecution(id, await executionRow(table, id)), table);
-  };
+  const recount = async (table: "plain" | "parted", id: number) =>
+    counts(ofExecution(id, await executionRow(table, id)), table);
   const summaries = await compare(400, {
     plain: (i) => recount("plain", pick(i)),
     parted: (i) => recount("parted", pick(i)),

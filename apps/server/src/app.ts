@@ -33,8 +33,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export { createLogger };
-
 /**
  * Opens the database (DATABASE_URL, or an embedded PostgreSQL in the data folder), migrates it,
  * makes sure an admin exists, starts the sweeper, listens. `starting`: the embedded PostgreSQL

@@ -120,7 +120,7 @@ async function startPostmaster(
     // requests the server is still finishing; the server stops it when it is done.
     detached: true,
     windowsHide: true,
-    ...(account ? { uid: account.uid, gid: account.gid } : {}),
+    ...runningAs(account),
   });
   // Not left running if this process ends without stopping it (a crash, process.exit).
   const killOnExit = () => child.kill("SIGINT");
@@ -294,22 +294,35 @@ function readOrCreatePassword(dataDir: string, cluster: string): string {
   return password;
 }
 
+const execFileAsync = promisify(execFile);
+
+/** Options of a child process that runs as the account PostgreSQL runs as (none: as this one). */
+function runningAs(account: Account | undefined) {
+  return account ? { uid: account.uid, gid: account.gid } : {};
+}
+
+/**
+ * `path` as a new, empty cluster folder: mode 0700, owned by the account PostgreSQL runs as,
+ * which may pass through the data folder above it (mkdtemp makes that 0700).
+ */
+function emptyClusterFolder(path: string, account: Account | undefined) {
+  rmSync(path, { recursive: true, force: true });
+  const parent = dirname(path);
+  if (account) chmodSync(parent, statSync(parent).mode | 0o711);
+  mkdirSync(path, { recursive: true, mode: 0o700 });
+  if (account) chownSync(path, account.uid, account.gid);
+  chmodSync(path, 0o700);
+}
+
 /** Asynchronous: the caller's process goes on (loading the server) while initdb runs. */
 async function initCluster(initdb: string, cluster: string, password: string, account?: Account) {
-  rmSync(cluster, { recursive: true, force: true });
-  // The unprivileged account must pass through the data folder (mkdtemp makes it 0700).
-  if (account) chmodSync(join(cluster, ".."), statSync(join(cluster, "..")).mode | 0o711);
-  mkdirSync(cluster, { recursive: true, mode: 0o700 });
+  emptyClusterFolder(cluster, account);
   // initdb reads the password from a file its user can read, removed right after.
   const passwordFile = join(cluster, "..", `.initdb-password-${process.pid}`);
   writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
-  if (account) {
-    chownSync(cluster, account.uid, account.gid);
-    chownSync(passwordFile, account.uid, account.gid);
-  }
-  chmodSync(cluster, 0o700);
+  if (account) chownSync(passwordFile, account.uid, account.gid);
   try {
-    await promisify(execFile)(
+    await execFileAsync(
       initdb,
       [
         `--pgdata=${cluster}`,
@@ -320,7 +333,7 @@ async function initCluster(initdb: string, cluster: string, password: string, ac
         "--no-locale",
         "--no-instructions",
       ],
-      account ? { uid: account.uid, gid: account.gid } : {},
+      runningAs(account),
     );
   } catch (error) {
     const output = String((error as { stderr?: string }).stderr ?? error);
@@ -434,22 +447,13 @@ async function copyTemplate(
   }
   const copy = `${cluster}.copying`;
   try {
-    rmSync(copy, { recursive: true, force: true });
     rmSync(cluster, { recursive: true, force: true });
-    const parent = dirname(cluster);
-    // The unprivileged account must pass through the data folder (mkdtemp makes it 0700).
-    if (account) chmodSync(parent, statSync(parent).mode | 0o711);
-    mkdirSync(copy, { mode: 0o700 });
-    if (account) chownSync(copy, account.uid, account.gid);
+    emptyClusterFolder(copy, account);
     // cp in a process of its own (as the account that runs PostgreSQL, which then owns the
     // copy): this one goes on loading the server meanwhile.
     if (process.platform === "win32") await cp(source, copy, { recursive: true });
     else {
-      await promisify(execFile)(
-        "cp",
-        ["-R", "-p", `${source}/.`, copy],
-        account ? { uid: account.uid, gid: account.gid } : {},
-      );
+      await execFileAsync("cp", ["-R", "-p", `${source}/.`, copy], runningAs(account));
     }
     // A template replaced meanwhile (a `pnpm install` now) may have mixed two clusters' files.
     if (idOf() !== id) throw new Error("the template was replaced during the copy");
@@ -486,7 +490,7 @@ function singleUser(postgres: string, cluster: string, password: string, account
       ],
       {
         stdio: ["pipe", "ignore", "pipe"],
-        ...(account ? { uid: account.uid, gid: account.gid } : {}),
+        ...runningAs(account),
       },
     );
     let log = "";

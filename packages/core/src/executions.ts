@@ -152,14 +152,15 @@ export type ExecutionDetail = Omit<TestExecution, "idempotencyKey" | "idempotenc
 /**
  * Locks the execution row for the rest of the transaction, so summary recomputation and
  * lifecycle checks of concurrent writers happen one after the other. NOT_FOUND when the actor
- * cannot see its project, FORBIDDEN below `need` (member by default).
+ * cannot see its project, FORBIDDEN below `need` (member by default). With the row: its step
+ * partition's key as of the lock (partitionKeyOf), for reads of its steps.
  */
 export async function lockExecution(
   tx: Database,
   actor: Actor,
   executionId: number,
   need: ProjectRole = NEEDS.write,
-): Promise<TestExecution> {
+): Promise<TestExecution & { partitionKey: string }> {
   const [locked] = await tx
     .select({ id: testExecutions.id })
     .from(testExecutions)
@@ -170,6 +171,7 @@ export async function lockExecution(
     ? await tx
         .select({
           execution: testExecutions,
+          partitionKey: partitionKeyOf,
           access: projectRoleSql(actor, testExecutions.projectId),
         })
         .from(testExecutions)
@@ -177,7 +179,7 @@ export async function lockExecution(
     : [];
   assertRole(row?.access, need, "Execution", executionId);
   if (!row) throw new NotFoundError("Execution", executionId);
-  return row.execution;
+  return { ...row.execution, partitionKey: row.partitionKey };
 }
 
 function fingerprint(input: z.output<typeof startExecutionInput>): string {

@@ -281,12 +281,7 @@ export async function updateStep(
       .where(eq(testExecutionSteps.id, stepId))
       .returning();
     if (!step) throw new NotFoundError("Step", stepId);
-    // The key as of the lock (repairs may move an execution's created_at, never the API).
-    const [keyed] = await tx
-      .select({ partitionKey: partitionKeyOf })
-      .from(testExecutions)
-      .where(eq(testExecutions.id, execution.id));
-    const summary = await updateExecutionSummary(tx, execution.id, keyed?.partitionKey);
+    const summary = await updateExecutionSummary(tx, execution.id, execution.partitionKey);
     await notifyStepsRecorded(tx, execution.id);
     return { steps: [step], summary };
   });

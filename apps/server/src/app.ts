@@ -91,11 +91,13 @@ export async function startServer(
         : "PostgreSQL (DATABASE_URL)",
       generatedAdmin,
       close: async () => {
+        // The listener first, at once: new connections are refused from the signal on, while
+        // in-flight requests finish and the workers end a pass they are in (a retention pass may
+        // take a while); the database closes after both.
+        const hostClosed = host.close();
         clearInterval(sweeper);
-        await retention.stop();
-        await webhooks.stop();
-        await artifactDeletions.stop();
-        await host.close();
+        await Promise.all([retention.stop(), webhooks.stop(), artifactDeletions.stop()]);
+        await hostClosed;
         await closeDatabase();
       },
     };

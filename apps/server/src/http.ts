@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import type { DatabaseHandle } from "@testtrack/core";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import cors from "cors";
@@ -162,6 +163,26 @@ export function createHttpHost(
     );
   });
   server.keepAliveTimeout = 5_000;
+  // A request Node's HTTP parser refuses (a URL or headers over its 16 KB, a malformed request
+  // line) gets an answer the client can read, instead of a socket destroyed while it still sends:
+  // the rest of what it sends is read and dropped until it is done (or 5 s have passed).
+  server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => {
+    if (error.code === "ECONNRESET" || !socket.writable) return void socket.destroy();
+    const tooLarge = error.code === "HPE_HEADER_OVERFLOW";
+    const body = JSON.stringify({
+      code: "BAD_REQUEST",
+      message: tooLarge
+        ? "the URL or headers are longer than 16 KB; send long values in the request body"
+        : "the request is not valid HTTP",
+    });
+    socket.on("data", () => {});
+    socket.setTimeout(5_000, () => socket.destroy());
+    socket.end(
+      `HTTP/1.1 ${tooLarge ? "431 Request Header Fields Too Large" : "400 Bad Request"}\r\n` +
+        `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+        `connection: close\r\n\r\n${body}`,
+    );
+  });
 
   return {
     server,

@@ -521,6 +521,22 @@ describe("wire format", () => {
     expect(stats.body.result.data).toHaveProperty("executionsLast24h", 2);
   });
 
+  it("answers a URL longer than 16 KB with 431 and a message, not a reset connection, body or not", async () => {
+    for (let i = 0; i < 5; i++) {
+      const response = await fetch(`${server.url}/api/v1/executions/${"x".repeat(70_000)}/steps`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ steps: "y".repeat(10_000) }),
+      });
+      expect(response.status).toBe(431);
+      expect(await response.json()).toEqual({
+        code: "BAD_REQUEST",
+        message: "the URL or headers are longer than 16 KB; send long values in the request body",
+      });
+    }
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  });
+
   it("answers GET /healthz with status ok", async () => {
     const response = await fetch(`${server.url}/healthz`);
     expect(response.status).toBe(200);

@@ -41,3 +41,11 @@ export class RateLimitedError extends DomainError {
 export class InvalidInputError extends DomainError {
   override name = "InvalidInputError";
 }
+
+/** Whether `error`, or an error it was caused by (drizzle wraps the driver's), has this SQLSTATE. */
+export function hasErrorCode(error: unknown, code: string): boolean {
+  for (let cause = error; cause instanceof Error; cause = cause.cause) {
+    if ((cause as { code?: unknown }).code === code) return true;
+  }
+  return false;
+}

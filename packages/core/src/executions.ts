@@ -25,12 +25,13 @@ import { notifyStepsRecorded } from "./live";
 import {
   EXECUTION_RESULTS,
   EXECUTION_STATUSES,
+  type ExecutionPartition,
   executionFilterCounts,
   failureGroups,
   type ProjectRole,
-  partitionKeyOf,
+  readSteps,
   runs,
-  stepsOfExecution,
+  stepPartitionOf,
   type TestExecution,
   type TestExecutionStep,
   TRIGGERS,
@@ -153,14 +154,14 @@ export type ExecutionDetail = Omit<TestExecution, "idempotencyKey" | "idempotenc
  * Locks the execution row for the rest of the transaction, so summary recomputation and
  * lifecycle checks of concurrent writers happen one after the other. NOT_FOUND when the actor
  * cannot see its project, FORBIDDEN below `need` (member by default). With the row: its step
- * partition's key as of the lock (partitionKeyOf), for reads of its steps.
+ * partition as of the lock (stepPartitionOf), for reads of its steps.
  */
 export async function lockExecution(
   tx: Database,
   actor: Actor,
   executionId: number,
   need: ProjectRole = NEEDS.write,
-): Promise<TestExecution & { partitionKey: string }> {
+): Promise<TestExecution & { partition: ExecutionPartition }> {
   const [locked] = await tx
     .select({ id: testExecutions.id })
     .from(testExecutions)
@@ -171,7 +172,7 @@ export async function lockExecution(
     ? await tx
         .select({
           execution: testExecutions,
-          partitionKey: partitionKeyOf,
+          ...stepPartitionOf,
           access: projectRoleSql(actor, testExecutions.projectId),
         })
         .from(testExecutions)
@@ -179,7 +180,8 @@ export async function lockExecution(
     : [];
   assertRole(row?.access, need, "Execution", executionId);
   if (!row) throw new NotFoundError("Execution", executionId);
-  return { ...row.execution, partitionKey: row.partitionKey };
+  const { partitionKey, partitionTable } = row;
+  return { ...row.execution, partition: { partitionKey, partitionTable } };
 }
 
 function fingerprint(input: z.output<typeof startExecutionInput>): string {
@@ -306,17 +308,16 @@ export async function getExecution(
 ): Promise<ExecutionDetail> {
   const input = executionIdInput.parse(raw);
   const [found] = await db
-    .select({ ...detailColumns, testCaseTitle: testCases.title, partitionKey: partitionKeyOf })
+    .select({ ...detailColumns, testCaseTitle: testCases.title, ...stepPartitionOf })
     .from(testExecutions)
     .innerJoin(testCases, eq(testCases.id, testExecutions.testCaseId))
     .where(and(eq(testExecutions.id, input.id), readableBy(actor, testExecutions.projectId)));
   if (!found) throw new NotFoundError("Execution", input.id);
-  const { partitionKey, ...row } = found;
-  const steps = await db
-    .select()
-    .from(testExecutionSteps)
-    .where(stepsOfExecution(input.id, partitionKey))
-    .orderBy(asc(testExecutionSteps.stepNumber));
+  const { partitionKey, partitionTable, ...row } = found;
+  const partition = { partitionKey, partitionTable };
+  const steps = await readSteps(input.id, partition, ({ table, where }) =>
+    db.select().from(table).where(where).orderBy(asc(testExecutionSteps.stepNumber)),
+  );
   return { ...row, steps, artifacts: await listExecutionArtifacts(db, input.id) };
 }
 

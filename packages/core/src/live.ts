@@ -5,8 +5,8 @@ import type { Database, DatabaseHandle } from "./db";
 import { NotFoundError } from "./errors";
 import { id } from "./limits";
 import {
-  partitionKeyOf,
-  stepsOfExecution,
+  readSteps,
+  stepPartitionOf,
   type TestExecution,
   type TestExecutionStep,
   testExecutionSteps,
@@ -115,16 +115,19 @@ export async function executionStepsSince(
   // The execution first: once it reads as finished, every step was committed before this read,
   // so the steps read next are complete.
   const [found] = await db
-    .select({ ...liveColumns, partitionKey: partitionKeyOf })
+    .select({ ...liveColumns, ...stepPartitionOf })
     .from(testExecutions)
     .where(and(eq(testExecutions.id, executionId), readableBy(actor, testExecutions.projectId)));
   if (!found) throw new NotFoundError("Execution", executionId);
-  const { partitionKey, ...execution } = found;
-  const steps = await db
-    .select()
-    .from(testExecutionSteps)
-    .where(and(stepsOfExecution(executionId, partitionKey), gt(testExecutionSteps.id, cursor)))
-    .orderBy(asc(testExecutionSteps.stepNumber));
+  const { partitionKey, partitionTable, ...execution } = found;
+  const partition = { partitionKey, partitionTable };
+  const steps = await readSteps(executionId, partition, ({ table, where }) =>
+    db
+      .select()
+      .from(table)
+      .where(and(where, gt(testExecutionSteps.id, cursor)))
+      .orderBy(asc(testExecutionSteps.stepNumber)),
+  );
   const next = steps.reduce((highest, step) => Math.max(highest, step.id), cursor);
   return { execution, steps, cursor: next };
 }

@@ -2,7 +2,7 @@ import { and, asc, desc, eq, gt, lt, sql } from "drizzle-orm";
 import { z } from "zod";
 import { type Actor, assertRole, NEEDS, projectRoleSql } from "./actor";
 import { type Database, queryRows } from "./db";
-import { ConflictError, ForbiddenError, NotFoundError } from "./errors";
+import { ConflictError, ForbiddenError, hasErrorCode, NotFoundError } from "./errors";
 import { DEFAULT_PAGE_SIZE, id, LIMITS, pageDirection, pagination, text } from "./limits";
 import {
   PROJECT_ROLES,
@@ -167,13 +167,6 @@ function view(project: Project, role: ProjectRole): ProjectView {
   };
 }
 
-function isUniqueViolation(error: unknown): boolean {
-  for (let cause = error; cause instanceof Error; cause = cause.cause) {
-    if ((cause as { code?: unknown }).code === "23505") return true;
-  }
-  return false;
-}
-
 const slugTaken = (value: string) =>
   new ConflictError(`a project with slug "${value}" already exists; choose another slug`);
 
@@ -206,7 +199,7 @@ export async function createProject(
       return view(project, "maintainer");
     });
   } catch (error) {
-    throw isUniqueViolation(error) ? slugTaken(input.slug) : error;
+    throw hasErrorCode(error, "23505") ? slugTaken(input.slug) : error;
   }
 }
 
@@ -307,7 +300,7 @@ export async function updateProject(
     if (!row) throw new NotFoundError("Project", projectId);
     return view(row, role);
   } catch (error) {
-    throw isUniqueViolation(error) && changes.slug ? slugTaken(changes.slug) : error;
+    throw hasErrorCode(error, "23505") && changes.slug ? slugTaken(changes.slug) : error;
   }
 }
 

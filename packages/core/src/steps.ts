@@ -9,7 +9,10 @@ import { id, isoDateTime, LIMITS, text } from "./limits";
 import { notifyStepsRecorded, STEPS_CHANNEL } from "./live";
 import {
   EXECUTION_RESULTS,
-  partitionKeyOf,
+  type ExecutionPartition,
+  executionSteps,
+  readSteps,
+  stepPartitionOf,
   stepsOfExecution,
   type TestExecutionStep,
   testExecutionSteps,
@@ -90,9 +93,11 @@ const summaryColumns = {
 export async function updateExecutionSummary(
   tx: Database,
   executionId: number,
-  partitionKey?: string,
+  /** Only a partition the transaction holds a lock on (it wrote to it), or none. */
+  partition?: ExecutionPartition,
 ): Promise<ExecutionSummary> {
   const s = testExecutionSteps;
+  const steps = executionSteps(executionId, partition);
   const counts = tx
     .select({
       total: sql<number>`count(*)::int`.as("total"),
@@ -101,8 +106,8 @@ export async function updateExecutionSummary(
       errored: sql<number>`count(*) filter (where ${s.result} = 'error')::int`.as("errored"),
       skipped: sql<number>`count(*) filter (where ${s.result} = 'skip')::int`.as("skipped"),
     })
-    .from(s)
-    .where(stepsOfExecution(executionId, partitionKey))
+    .from(steps.table)
+    .where(steps.where)
     .as("counts");
   const [row] = await tx
     .update(testExecutions)
@@ -238,18 +243,16 @@ export async function listSteps(
   raw: z.input<typeof listStepsInput>,
 ): Promise<TestExecutionStep[]> {
   const input = listStepsInput.parse(raw);
-  const [execution] = await db
-    .select({ partitionKey: partitionKeyOf })
+  const [partition] = await db
+    .select(stepPartitionOf)
     .from(testExecutions)
     .where(
       and(eq(testExecutions.id, input.executionId), readableBy(actor, testExecutions.projectId)),
     );
-  if (!execution) throw new NotFoundError("Execution", input.executionId);
-  return db
-    .select()
-    .from(testExecutionSteps)
-    .where(stepsOfExecution(input.executionId, execution.partitionKey))
-    .orderBy(asc(testExecutionSteps.stepNumber));
+  if (!partition) throw new NotFoundError("Execution", input.executionId);
+  return readSteps(input.executionId, partition, ({ table, where }) =>
+    db.select().from(table).where(where).orderBy(asc(testExecutionSteps.stepNumber)),
+  );
 }
 
 /** Corrects one stored step (e.g. a re-evaluated result) and recomputes the summary. */
@@ -281,7 +284,9 @@ export async function updateStep(
       .where(eq(testExecutionSteps.id, stepId))
       .returning();
     if (!step) throw new NotFoundError("Step", stepId);
-    const summary = await updateExecutionSummary(tx, execution.id, execution.partitionKey);
+    // The update above locked every partition (it names the step by id alone), so retention
+    // cannot drop the one named here before this transaction ends.
+    const summary = await updateExecutionSummary(tx, execution.id, execution.partition);
     await notifyStepsRecorded(tx, execution.id);
     return { steps: [step], summary };
   });

@@ -19,7 +19,10 @@ import {
   previewRetention,
 } from "../src/retention";
 import {
-  partitionKeyOf,
+  type ExecutionPartition,
+  executionSteps,
+  readSteps,
+  stepPartitionOf,
   stepsOfExecution,
   testExecutionSteps,
   testExecutions,
@@ -221,16 +224,17 @@ describe("step partitions", () => {
     );
     expect(live.match(/Scan using \S+ on test_execution_steps_\w+ \S+ \(actual/g)).toHaveLength(1);
     // step.list, execution.get and the live feed read the key with their access check
-    // (partitionKeyOf, text keeps the microseconds): one partition is planned, none pruned later.
-    const [row] = await h.db
-      .select({ key: partitionKeyOf })
+    // (stepPartitionOf, text keeps the microseconds): one partition is planned, none pruned later.
+    const [partition] = await h.db
+      .select(stepPartitionOf)
       .from(testExecutions)
       .where(eq(testExecutions.id, id));
+    expect(partition?.partitionTable).toBe(`test_execution_steps_p${monthOf(new Date())}`);
     const keyed = await planOf(
       h.db
         .select()
         .from(testExecutionSteps)
-        .where(stepsOfExecution(id, row?.key))
+        .where(stepsOfExecution(id, partition))
         .orderBy(asc(testExecutionSteps.stepNumber)),
     );
     expect(keyed).toMatch(
@@ -239,6 +243,25 @@ describe("step partitions", () => {
     expect(keyed).not.toMatch(/never executed|Subplans Removed|test_executions/);
     expect(keyed).not.toMatch(
       new RegExp(`test_execution_steps_(default|p(?!${monthOf(new Date())})\\d{6})`),
+    );
+    // They read the partition by its name (the planner does not expand the parent), under the
+    // parent's name as alias; through the parent the plan would name it test_execution_steps_1.
+    const steps = executionSteps(id, partition);
+    const direct = h.db
+      .select()
+      .from(steps.table)
+      .where(steps.where)
+      .orderBy(asc(testExecutionSteps.stepNumber));
+    expect(direct.toSQL().sql).toContain(
+      `from "test_execution_steps_p${monthOf(new Date())}" "test_execution_steps" where "test_execution_steps"."execution_id" = $1 order by`,
+    );
+    expect(await planOf(direct)).toMatch(
+      new RegExp(
+        `^Index Scan using test_execution_steps_p${monthOf(new Date())}_execution_id\\S+ on test_execution_steps_p${monthOf(new Date())} test_execution_steps \\(actual`,
+      ),
+    );
+    expect((await direct).map((step) => step.stepNumber)).toEqual(
+      Array.from({ length: 30 }, (_, i) => i + 1),
     );
     // step.record's duplicate check knows the key (a PL/pgSQL variable): one partition is planned.
     const [key] = await queryRows<{ at: string }>(
@@ -275,7 +298,13 @@ describe("step partitions", () => {
       sql`select count(*)::int as n from test_execution_steps_default where execution_id = ${id}`,
     );
     expect(waiting?.n).toBe(3);
+    // No partition of its month: its steps are read through the parent.
+    const partitionOf = async () =>
+      (await h.db.select(stepPartitionOf).from(testExecutions).where(eq(testExecutions.id, id)))[0]
+        ?.partitionTable;
+    expect(await partitionOf()).toBeNull();
     const ids = (await listSteps(h.db, actor, { executionId: id })).map((s) => s.id);
+    expect(ids).toHaveLength(3);
     await h.db.execute(sql`select testtrack_ensure_step_partition('2031-05-01T00:00:00Z')`);
     const [moved] = await queryRows<{ n: number; left: number }>(
       h,
@@ -283,11 +312,40 @@ describe("step partitions", () => {
             (select count(*) from test_execution_steps_default)::int as left`,
     );
     expect(moved).toEqual({ n: 3, left: 0 });
+    expect(await partitionOf()).toBe("test_execution_steps_p203105");
     expect((await listSteps(h.db, actor, { executionId: id })).map((s) => s.id)).toEqual(ids);
     await h.db.execute(sql`delete from test_executions where id = ${id}`);
     // Creating partitions is idempotent.
     await ensureStepPartitions(h.db);
     expect(await ensureStepPartitions(h.db)).toBe(0);
+  });
+
+  it("reads through the parent when retention dropped the partition after its name was read", async () => {
+    const id = await executionOf(6, 200);
+    const [partition] = await h.db
+      .select(stepPartitionOf)
+      .from(testExecutions)
+      .where(eq(testExecutions.id, id));
+    if (!partition?.partitionTable) throw new Error("the execution's month has no partition");
+    const read = (p: ExecutionPartition) =>
+      readSteps(id, p, ({ table, where }) =>
+        h.db.select().from(table).where(where).orderBy(asc(testExecutionSteps.stepNumber)),
+      );
+    expect(await read(partition)).toHaveLength(6);
+    // Retention drops that month (and any older one) between the two reads.
+    await h.db.execute(
+      sql`select testtrack_drop_step_partitions(p.to_at) from testtrack_step_partitions() p
+          where p.name = ${partition.partitionTable}`,
+    );
+    const dropped = await queryRows<{ oid: string | null }>(
+      h,
+      sql`select to_regclass(${`public.${partition.partitionTable}`})::text as oid`,
+    );
+    expect(dropped[0]?.oid).toBeNull();
+    // The name read before is stale: the read does not fail, it finds the steps gone.
+    expect(await read(partition)).toEqual([]);
+    expect(await listSteps(h.db, actor, { executionId: id })).toEqual([]);
+    await h.db.execute(sql`delete from test_executions where id = ${id}`);
   });
 
   it("drops whole months past the instance-wide horizon, deletes their executions, and keeps statistics exact", async () => {

@@ -37,6 +37,8 @@ export function latency(
 /**
  * Latencies of several ways of doing the same thing, taking turns call by call, so whatever
  * else the machine does at the time (autovacuum, a checkpoint) weighs on each of them alike.
+ * Every other round runs them in reverse order: whichever runs first after another one finds
+ * the caches that one left (the same execution's row, say), and neither should always get that.
  */
 export async function compare<K extends string>(
   runs: number,
@@ -46,8 +48,9 @@ export async function compare<K extends string>(
   const entries = Object.entries(fns) as [K, (i: number) => Promise<unknown>][];
   for (let i = 0; i < warmup; i++) for (const [, fn] of entries) await fn(-1 - i);
   const times = new Map<K, number[]>(entries.map(([key]) => [key, []]));
+  const reversed = [...entries].reverse();
   for (let i = 0; i < runs; i++) {
-    for (const [key, fn] of entries) {
+    for (const [key, fn] of i % 2 === 0 ? entries : reversed) {
       const started = performance.now();
       await fn(i);
       times.get(key)?.push(performance.now() - started);

@@ -144,8 +144,8 @@ export async function measurePartitions(
 
   // Reads of one execution (any month), as step.list, execution.get and the summary recount do
   // them: the execution's row first (the access check), then its steps. On the partitioned table
-  // that first read also returns created_at as text and the name of its month's partition
-  // (stepPartitionOf), and the steps are read from that partition by name (executionSteps).
+  // that first read also returns created_at in UTC as text (partitionKeyOf), which names the
+  // month's partition (partitionOf), and the steps are read from it by name (executionSteps).
   const pick = (i: number) => 1 + ((Math.abs(i) * 7919) % executions);
   type Where = { from: ReturnType<typeof sql>; where: ReturnType<typeof sql> };
   const ofExecution = async (table: "plain" | "parted", id: number): Promise<Where> => {
@@ -153,19 +153,13 @@ export async function measurePartitions(
       await run(sql`select id from partition_bench.executions where id = ${id}::int`);
       return { from: sql`partition_bench.plain`, where: sql`execution_id = ${id}::int` };
     }
-    const month = sql`('parted_p' || to_char(created_at at time zone 'UTC', 'YYYYMM'))`;
-    const [row] = await run(sql`select id, created_at::text as key,
-        case when to_regclass('partition_bench.' || ${month}) is not null then ${month} end as partition
+    const [row] = await run(sql`select id, (created_at at time zone 'UTC')::text as key
       from partition_bench.executions where id = ${id}::int`);
-    return row?.partition
-      ? {
-          from: sql`partition_bench.${sql.identifier(String(row.partition))}`,
-          where: sql`execution_id = ${id}::int`,
-        }
-      : {
-          from: sql`partition_bench.parted`,
-          where: sql`execution_id = ${id}::int and execution_created_at = ${String(row?.key)}::timestamptz`,
-        };
+    const key = String(row?.key);
+    return {
+      from: sql`partition_bench.${sql.identifier(`parted_p${key.slice(0, 4)}${key.slice(5, 7)}`)}`,
+      where: sql`execution_id = ${id}::int`,
+    };
   };
   const readSteps = async (table: "plain" | "parted", id: number) => {
     const { from, where } = await ofExecution(table, id);

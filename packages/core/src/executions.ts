@@ -29,9 +29,11 @@ import {
   executionFilterCounts,
   failureGroups,
   type ProjectRole,
+  partitionExistsOf,
+  partitionKeyOf,
+  partitionOf,
   readSteps,
   runs,
-  stepPartitionOf,
   type TestExecution,
   type TestExecutionStep,
   TRIGGERS,
@@ -154,7 +156,7 @@ export type ExecutionDetail = Omit<TestExecution, "idempotencyKey" | "idempotenc
  * Locks the execution row for the rest of the transaction, so summary recomputation and
  * lifecycle checks of concurrent writers happen one after the other. NOT_FOUND when the actor
  * cannot see its project, FORBIDDEN below `need` (member by default). With the row: its step
- * partition as of the lock (stepPartitionOf), for reads of its steps.
+ * partition as of the lock (partitionOf, null when it does not exist), for reads of its steps.
  */
 export async function lockExecution(
   tx: Database,
@@ -172,7 +174,8 @@ export async function lockExecution(
     ? await tx
         .select({
           execution: testExecutions,
-          ...stepPartitionOf,
+          partitionKey: partitionKeyOf,
+          partitionExists: partitionExistsOf,
           access: projectRoleSql(actor, testExecutions.projectId),
         })
         .from(testExecutions)
@@ -180,8 +183,7 @@ export async function lockExecution(
     : [];
   assertRole(row?.access, need, "Execution", executionId);
   if (!row) throw new NotFoundError("Execution", executionId);
-  const { partitionKey, partitionTable } = row;
-  return { ...row.execution, partition: { partitionKey, partitionTable } };
+  return { ...row.execution, partition: partitionOf(row.partitionKey, row.partitionExists) };
 }
 
 function fingerprint(input: z.output<typeof startExecutionInput>): string {
@@ -308,14 +310,13 @@ export async function getExecution(
 ): Promise<ExecutionDetail> {
   const input = executionIdInput.parse(raw);
   const [found] = await db
-    .select({ ...detailColumns, testCaseTitle: testCases.title, ...stepPartitionOf })
+    .select({ ...detailColumns, testCaseTitle: testCases.title, partitionKey: partitionKeyOf })
     .from(testExecutions)
     .innerJoin(testCases, eq(testCases.id, testExecutions.testCaseId))
     .where(and(eq(testExecutions.id, input.id), readableBy(actor, testExecutions.projectId)));
   if (!found) throw new NotFoundError("Execution", input.id);
-  const { partitionKey, partitionTable, ...row } = found;
-  const partition = { partitionKey, partitionTable };
-  const steps = await readSteps(input.id, partition, ({ table, where }) =>
+  const { partitionKey, ...row } = found;
+  const steps = await readSteps(input.id, partitionOf(partitionKey), ({ table, where }) =>
     db.select().from(table).where(where).orderBy(asc(testExecutionSteps.stepNumber)),
   );
   return { ...row, steps, artifacts: await listExecutionArtifacts(db, input.id) };

@@ -5,8 +5,9 @@ import type { Database, DatabaseHandle } from "./db";
 import { NotFoundError } from "./errors";
 import { id } from "./limits";
 import {
+  partitionKeyOf,
+  partitionOf,
   readSteps,
-  stepPartitionOf,
   type TestExecution,
   type TestExecutionStep,
   testExecutionSteps,
@@ -115,13 +116,12 @@ export async function executionStepsSince(
   // The execution first: once it reads as finished, every step was committed before this read,
   // so the steps read next are complete.
   const [found] = await db
-    .select({ ...liveColumns, ...stepPartitionOf })
+    .select({ ...liveColumns, partitionKey: partitionKeyOf })
     .from(testExecutions)
     .where(and(eq(testExecutions.id, executionId), readableBy(actor, testExecutions.projectId)));
   if (!found) throw new NotFoundError("Execution", executionId);
-  const { partitionKey, partitionTable, ...execution } = found;
-  const partition = { partitionKey, partitionTable };
-  const steps = await readSteps(executionId, partition, ({ table, where }) =>
+  const { partitionKey, ...execution } = found;
+  const steps = await readSteps(executionId, partitionOf(partitionKey), ({ table, where }) =>
     db
       .select()
       .from(table)

@@ -11,8 +11,9 @@ import {
   EXECUTION_RESULTS,
   type ExecutionPartition,
   executionSteps,
+  partitionKeyOf,
+  partitionOf,
   readSteps,
-  stepPartitionOf,
   stepsOfExecution,
   type TestExecutionStep,
   testExecutionSteps,
@@ -243,14 +244,14 @@ export async function listSteps(
   raw: z.input<typeof listStepsInput>,
 ): Promise<TestExecutionStep[]> {
   const input = listStepsInput.parse(raw);
-  const [partition] = await db
-    .select(stepPartitionOf)
+  const [execution] = await db
+    .select({ partitionKey: partitionKeyOf })
     .from(testExecutions)
     .where(
       and(eq(testExecutions.id, input.executionId), readableBy(actor, testExecutions.projectId)),
     );
-  if (!partition) throw new NotFoundError("Execution", input.executionId);
-  return readSteps(input.executionId, partition, ({ table, where }) =>
+  if (!execution) throw new NotFoundError("Execution", input.executionId);
+  return readSteps(input.executionId, partitionOf(execution.partitionKey), ({ table, where }) =>
     db.select().from(table).where(where).orderBy(asc(testExecutionSteps.stepNumber)),
   );
 }

@@ -21,14 +21,16 @@ import {
 import {
   type ExecutionPartition,
   executionSteps,
+  partitionExistsOf,
+  partitionKeyOf,
+  partitionOf,
   readSteps,
-  stepPartitionOf,
   stepsOfExecution,
   testExecutionSteps,
   testExecutions,
 } from "../src/schema";
 import { executionStatistics, rawExecutionStatistics } from "../src/stats";
-import { listSteps, recordSteps } from "../src/steps";
+import { listSteps, recordSteps, updateStep } from "../src/steps";
 import {
   createTestCaseFor,
   createTestUser,
@@ -224,12 +226,13 @@ describe("step partitions", () => {
     );
     expect(live.match(/Scan using \S+ on test_execution_steps_\w+ \S+ \(actual/g)).toHaveLength(1);
     // step.list, execution.get and the live feed read the key with their access check
-    // (stepPartitionOf, text keeps the microseconds): one partition is planned, none pruned later.
-    const [partition] = await h.db
-      .select(stepPartitionOf)
+    // (partitionKeyOf, text keeps the microseconds): one partition is planned, none pruned later.
+    const [row] = await h.db
+      .select({ key: partitionKeyOf })
       .from(testExecutions)
       .where(eq(testExecutions.id, id));
-    expect(partition?.partitionTable).toBe(`test_execution_steps_p${monthOf(new Date())}`);
+    const partition = partitionOf(String(row?.key));
+    expect(partition.partitionTable).toBe(`test_execution_steps_p${monthOf(new Date())}`);
     const keyed = await planOf(
       h.db
         .select()
@@ -298,13 +301,22 @@ describe("step partitions", () => {
       sql`select count(*)::int as n from test_execution_steps_default where execution_id = ${id}`,
     );
     expect(waiting?.n).toBe(3);
-    // No partition of its month: its steps are read through the parent.
-    const partitionOf = async () =>
-      (await h.db.select(stepPartitionOf).from(testExecutions).where(eq(testExecutions.id, id)))[0]
-        ?.partitionTable;
-    expect(await partitionOf()).toBeNull();
+    // No partition of its month: the readers name it, find it missing and read through the
+    // parent; step.update, in a transaction, checks first and reads through the parent.
+    const partitionExists = async () =>
+      (
+        await h.db
+          .select({ exists: partitionExistsOf })
+          .from(testExecutions)
+          .where(eq(testExecutions.id, id))
+      )[0]?.exists;
+    expect(await partitionExists()).toBe(false);
     const ids = (await listSteps(h.db, actor, { executionId: id })).map((s) => s.id);
     expect(ids).toHaveLength(3);
+    expect((await getExecution(h.db, actor, { id })).steps).toHaveLength(3);
+    expect((await executionStepsSince(h.db, actor, id, 0)).steps).toHaveLength(3);
+    const updated = await updateStep(h.db, actor, { id: ids[1] as number, result: "fail" });
+    expect(updated.summary).toMatchObject({ totalSteps: 3, failedSteps: 1, result: "fail" });
     await h.db.execute(sql`select testtrack_ensure_step_partition('2031-05-01T00:00:00Z')`);
     const [moved] = await queryRows<{ n: number; left: number }>(
       h,
@@ -312,7 +324,7 @@ describe("step partitions", () => {
             (select count(*) from test_execution_steps_default)::int as left`,
     );
     expect(moved).toEqual({ n: 3, left: 0 });
-    expect(await partitionOf()).toBe("test_execution_steps_p203105");
+    expect(await partitionExists()).toBe(true);
     expect((await listSteps(h.db, actor, { executionId: id })).map((s) => s.id)).toEqual(ids);
     await h.db.execute(sql`delete from test_executions where id = ${id}`);
     // Creating partitions is idempotent.
@@ -322,11 +334,12 @@ describe("step partitions", () => {
 
   it("reads through the parent when retention dropped the partition after its name was read", async () => {
     const id = await executionOf(6, 200);
-    const [partition] = await h.db
-      .select(stepPartitionOf)
+    const [row] = await h.db
+      .select({ key: partitionKeyOf })
       .from(testExecutions)
       .where(eq(testExecutions.id, id));
-    if (!partition?.partitionTable) throw new Error("the execution's month has no partition");
+    const partition = partitionOf(String(row?.key));
+    if (!partition.partitionTable) throw new Error("the execution's month has no partition");
     const read = (p: ExecutionPartition) =>
       readSteps(id, p, ({ table, where }) =>
         h.db.select().from(table).where(where).orderBy(asc(testExecutionSteps.stepNumber)),

@@ -148,28 +148,38 @@ export const testExecutionSteps = pgTable(
   ],
 );
 
-/** The name testtrack_ensure_step_partition gives the partition of an execution's month. */
-const monthPartition = sql`('test_execution_steps_p' || to_char(${testExecutions.createdAt} at time zone 'UTC', 'YYYYMM'))`;
+/**
+ * Read with an execution (its access check): its created_at in UTC as text, exact to the
+ * microsecond (a JS Date is not). It is the steps' partition key, a constant when a statement is
+ * planned (stepsOfExecution), and names the partition of its month (partitionOf).
+ */
+export const partitionKeyOf = sql<string>`(${testExecutions.createdAt} at time zone 'UTC')::text`;
 
 /**
- * Read with an execution (its access check or its lock): where its steps are.
- * - `partitionKey`: its created_at as text, exact to the microsecond (a JS Date is not), so the
- *   partition key is a constant when a statement is planned.
- * - `partitionTable`: the monthly partition of its UTC month, named as
- *   testtrack_ensure_step_partition names them, or null when that partition does not exist (the
- *   steps are then in the default partition).
+ * Whether the partition of the execution's month exists, for a transaction, which cannot read
+ * again through the parent after a statement on a missing table failed.
  */
-export const stepPartitionOf = {
-  partitionKey: sql<string>`${testExecutions.createdAt}::text`,
-  partitionTable: sql<
-    string | null
-  >`case when to_regclass('public.' || ${monthPartition}) is not null
-    then ${monthPartition} end`,
-};
+export const partitionExistsOf = sql<boolean>`to_regclass('public.test_execution_steps_p'
+  || to_char(${testExecutions.createdAt} at time zone 'UTC', 'YYYYMM')) is not null`;
 
 export interface ExecutionPartition {
   partitionKey: string;
+  /** Its month's partition; null: read through the parent (with the key). */
   partitionTable: string | null;
+}
+
+/**
+ * Where the steps of an execution with this key (partitionKeyOf) are: the partition of its UTC
+ * month, named as testtrack_ensure_step_partition names them. It may not exist (the steps then
+ * wait in the default partition): readSteps reads through the parent then. Without an ISO key
+ * (DateStyle is set to ISO on every connection), the parent.
+ */
+export function partitionOf(partitionKey: string, exists = true): ExecutionPartition {
+  const month = /^(\d{4})-(\d{2})-/.exec(partitionKey);
+  return {
+    partitionKey,
+    partitionTable: month && exists ? `test_execution_steps_p${month[1]}${month[2]}` : null,
+  };
 }
 
 const partitionTables = new Map<string, typeof testExecutionSteps>();
@@ -196,7 +206,7 @@ export interface ExecutionSteps {
 
 /**
  * One execution's steps.
- * - With its partition's name (stepPartitionOf): that partition itself, by execution alone (all
+ * - With its partition's name (partitionOf): that partition itself, by execution alone (all
  *   of an execution's steps share its key, so they are all there), aliased as
  *   test_execution_steps so that every condition on testExecutionSteps' columns applies to it.
  *   It is planned like a plain table. Through the parent, the planner first expands and prunes
@@ -217,11 +227,11 @@ export function executionSteps(
 }
 
 /**
- * Runs `read` on one execution's steps (executionSteps). Retention may drop the partition
- * between the read of its name and this statement (undefined_table): the steps went with it, and
- * `read` runs again through the parent, which finds what is left of them. Not inside a
- * transaction (the failed statement would abort it): there, name only a partition the
- * transaction already holds a lock on.
+ * Runs `read` on one execution's steps (executionSteps). When the partition does not exist
+ * (undefined_table: its month's steps are in the default partition, or retention dropped it after
+ * the execution was read, and its steps with it), `read` runs again through the parent, which
+ * finds them. Not inside a transaction (the failed statement would abort it): there, name only a
+ * partition that exists (partitionExistsOf) and that the transaction holds a lock on.
  */
 export async function readSteps<T>(
   executionId: number,
@@ -238,7 +248,7 @@ export async function readSteps<T>(
 
 /**
  * The rows of one execution's steps, by the partition key too, so only the partition of the
- * execution's month is read. With `partition` (stepPartitionOf, read by the caller's access
+ * execution's month is read. With `partition` (partitionOf, from the caller's access
  * check) the partition is chosen when the statement is planned; without it a subquery finds the
  * key and the other months are pruned at run time, after the planner has planned each of them.
  */
@@ -249,7 +259,7 @@ export function stepsOfExecution(executionId: number | SQL, partition?: Executio
       testExecutionSteps.executionCreatedAt,
       partition === undefined
         ? sql`(select ${testExecutions.createdAt} from ${testExecutions} where ${testExecutions.id} = ${executionId})`
-        : sql`${partition.partitionKey}::timestamptz`,
+        : sql`(${partition.partitionKey}::timestamp at time zone 'UTC')`,
     ),
   );
 }

@@ -94,7 +94,7 @@ const summaryColumns = {
 export async function updateExecutionSummary(
   tx: Database,
   executionId: number,
-  /** Only a partition the transaction holds a lock on (it wrote to it), or none. */
+  /** Only when the transaction already read or wrote through the parent (it holds its lock). */
   partition?: ExecutionPartition,
 ): Promise<ExecutionSummary> {
   const s = testExecutionSteps;
@@ -285,8 +285,9 @@ export async function updateStep(
       .where(eq(testExecutionSteps.id, stepId))
       .returning();
     if (!step) throw new NotFoundError("Step", stepId);
-    // The update above locked every partition (it names the step by id alone), so retention
-    // cannot drop the one named here before this transaction ends.
+    // The first SELECT above read through the parent, which this transaction now holds a lock
+    // on: dropping, creating or detaching a partition needs the parent exclusively, so the
+    // partition lockExecution found cannot go before this transaction ends.
     const summary = await updateExecutionSummary(tx, execution.id, execution.partition);
     await notifyStepsRecorded(tx, execution.id);
     return { steps: [step], summary };

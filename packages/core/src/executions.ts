@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { and, asc, desc, eq, getTableColumns, inArray, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, inArray, type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
 import { type Actor, assertRole, NEEDS, projectRoleSql, readableBy, readScopeOf } from "./actor";
 import { type ArtifactView, listExecutionArtifacts } from "./artifacts";
@@ -32,15 +32,14 @@ import {
   partitionExistsOf,
   partitionKeyOf,
   partitionOf,
-  readSteps,
   runs,
   type TestExecution,
   type TestExecutionStep,
   TRIGGERS,
   testCases,
-  testExecutionSteps,
   testExecutions,
 } from "./schema";
+import { readSteps } from "./stepReads";
 import { accessibleTestCase } from "./testCases";
 
 const path = text().trim().min(1).max(LIMITS.path);
@@ -316,9 +315,7 @@ export async function getExecution(
     .where(and(eq(testExecutions.id, input.id), readableBy(actor, testExecutions.projectId)));
   if (!found) throw new NotFoundError("Execution", input.id);
   const { partitionKey, ...row } = found;
-  const steps = await readSteps(input.id, partitionOf(partitionKey), ({ table, where }) =>
-    db.select().from(table).where(where).orderBy(asc(testExecutionSteps.stepNumber)),
-  );
+  const steps = await readSteps(db, input.id, partitionOf(partitionKey));
   return { ...row, steps, artifacts: await listExecutionArtifacts(db, input.id) };
 }
 

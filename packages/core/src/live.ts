@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { type Actor, readableBy } from "./actor";
 import type { Database, DatabaseHandle } from "./db";
@@ -7,12 +7,11 @@ import { id } from "./limits";
 import {
   partitionKeyOf,
   partitionOf,
-  readSteps,
   type TestExecution,
   type TestExecutionStep,
-  testExecutionSteps,
   testExecutions,
 } from "./schema";
+import { readSteps } from "./stepReads";
 
 /** The PostgreSQL channel that carries the id of every execution whose steps or status changed. */
 export const STEPS_CHANNEL = "testtrack_steps";
@@ -121,13 +120,7 @@ export async function executionStepsSince(
     .where(and(eq(testExecutions.id, executionId), readableBy(actor, testExecutions.projectId)));
   if (!found) throw new NotFoundError("Execution", executionId);
   const { partitionKey, ...execution } = found;
-  const steps = await readSteps(executionId, partitionOf(partitionKey), ({ table, where }) =>
-    db
-      .select()
-      .from(table)
-      .where(and(where, gt(testExecutionSteps.id, cursor)))
-      .orderBy(asc(testExecutionSteps.stepNumber)),
-  );
+  const steps = await readSteps(db, executionId, partitionOf(partitionKey), cursor);
   const next = steps.reduce((highest, step) => Math.max(highest, step.id), cursor);
   return { execution, steps, cursor: next };
 }

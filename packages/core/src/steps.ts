@@ -13,12 +13,12 @@ import {
   executionSteps,
   partitionKeyOf,
   partitionOf,
-  readSteps,
   stepsOfExecution,
   type TestExecutionStep,
   testExecutionSteps,
   testExecutions,
 } from "./schema";
+import { readSteps } from "./stepReads";
 
 const longText = text().max(LIMITS.text);
 const path = text().trim().min(1).max(LIMITS.path);
@@ -251,9 +251,7 @@ export async function listSteps(
       and(eq(testExecutions.id, input.executionId), readableBy(actor, testExecutions.projectId)),
     );
   if (!execution) throw new NotFoundError("Execution", input.executionId);
-  return readSteps(input.executionId, partitionOf(execution.partitionKey), ({ table, where }) =>
-    db.select().from(table).where(where).orderBy(asc(testExecutionSteps.stepNumber)),
-  );
+  return readSteps(db, input.executionId, partitionOf(execution.partitionKey));
 }
 
 /** Corrects one stored step (e.g. a re-evaluated result) and recomputes the summary. */

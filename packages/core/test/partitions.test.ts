@@ -9,6 +9,7 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Actor } from "../src/actor";
 import { migrationsFolder, openDatabase } from "../src/db";
+import { hasErrorCode } from "../src/errors";
 import { getExecution } from "../src/executions";
 import { executionStepsSince } from "../src/live";
 import { createProject, updateProject } from "../src/projects";
@@ -24,12 +25,12 @@ import {
   partitionExistsOf,
   partitionKeyOf,
   partitionOf,
-  readSteps,
   stepsOfExecution,
   testExecutionSteps,
   testExecutions,
 } from "../src/schema";
 import { executionStatistics, rawExecutionStatistics } from "../src/stats";
+import { readSteps } from "../src/stepReads";
 import { listSteps, recordSteps, updateStep } from "../src/steps";
 import {
   createTestCaseFor,
@@ -171,7 +172,7 @@ describe("step partitions", () => {
       })),
       returnSteps: false,
     });
-    // Its steps follow (a trigger) into that month's partition.
+    // Its steps follow (the foreign key's ON UPDATE CASCADE) into that month's partition.
     await h.db.execute(
       sql`select testtrack_ensure_step_partition(now() - ${`${daysAgo} days`}::interval)`,
     );
@@ -340,10 +341,7 @@ describe("step partitions", () => {
       .where(eq(testExecutions.id, id));
     const partition = partitionOf(String(row?.key));
     if (!partition.partitionTable) throw new Error("the execution's month has no partition");
-    const read = (p: ExecutionPartition) =>
-      readSteps(id, p, ({ table, where }) =>
-        h.db.select().from(table).where(where).orderBy(asc(testExecutionSteps.stepNumber)),
-      );
+    const read = (p: ExecutionPartition) => readSteps(h.db, id, p);
     expect(await read(partition)).toHaveLength(6);
     // Retention drops that month (and any older one) between the two reads.
     await h.db.execute(
@@ -358,6 +356,40 @@ describe("step partitions", () => {
     // The name read before is stale: the read does not fail, it finds the steps gone.
     expect(await read(partition)).toEqual([]);
     expect(await listSteps(h.db, actor, { executionId: id })).toEqual([]);
+    await h.db.execute(sql`delete from test_executions where id = ${id}`);
+  });
+
+  it("holds every step's key to its execution's created_at, so a read by execution alone is exact", async () => {
+    const id = await executionOf(2, 10);
+    const [row] = await queryRows<{ created: string }>(
+      h,
+      sql`select created_at::text as created from test_executions where id = ${id}`,
+    );
+    // A step filed under another month than its execution's is refused by the foreign key.
+    const stray = h.db.execute(
+      sql`insert into test_execution_steps (execution_id, execution_created_at, step_number,
+            step_description, result)
+          values (${id}, ${row?.created}::timestamptz - interval '40 days', 3, 'stray', 'pass')`,
+    );
+    const foreignKeyViolation = (error: unknown) => hasErrorCode(error, "23503");
+    await expect(stray.catch(foreignKeyViolation)).resolves.toBe(true);
+    const moved = h.db.execute(
+      sql`update test_execution_steps set execution_created_at = execution_created_at - interval '40 days'
+          where execution_id = ${id}`,
+    );
+    await expect(moved.catch(foreignKeyViolation)).resolves.toBe(true);
+    // The execution's own update carries its steps along (ON UPDATE CASCADE), across months.
+    await h.db.execute(
+      sql`update test_executions set created_at = created_at - interval '40 days' where id = ${id}`,
+    );
+    const [steps] = await queryRows<{ n: number; keys: number }>(
+      h,
+      sql`select count(*)::int as n, count(*) filter (where s.execution_created_at = e.created_at)::int as keys
+          from test_execution_steps s join test_executions e on e.id = s.execution_id
+          where s.execution_id = ${id}`,
+    );
+    expect(steps).toEqual({ n: 2, keys: 2 });
+    expect(await listSteps(h.db, actor, { executionId: id })).toHaveLength(2);
     await h.db.execute(sql`delete from test_executions where id = ${id}`);
   });
 

@@ -101,6 +101,8 @@ describe("the migrated schema", () => {
     );
     const rules = rows.map((r) => `${r.table_name}.${r.column_name}:${r.delete_rule}`).sort();
     expect(rules).toEqual([
+      // One key, (execution_id, execution_created_at) → (id, created_at): see partitions.test.ts.
+      "test_execution_steps.execution_created_at:CASCADE",
       "test_execution_steps.execution_id:CASCADE",
       "test_executions.project_id:CASCADE",
       // Deleting a run keeps its executions (results are never lost with a run).

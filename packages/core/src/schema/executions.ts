@@ -4,6 +4,7 @@ import {
   alias,
   boolean,
   doublePrecision,
+  foreignKey,
   index,
   integer,
   pgTable,
@@ -14,7 +15,6 @@ import {
   uniqueIndex,
   varchar,
 } from "drizzle-orm/pg-core";
-import { hasErrorCode } from "../errors";
 import { executionResultEnum, executionStatusEnum, triggeredByEnum } from "./enums";
 import { projects } from "./projects";
 import { runs } from "./runs";
@@ -99,18 +99,21 @@ export const testExecutions = pgTable(
       .where(sql`${t.failureFingerprint} is not null`),
     // A runner's retries are its own: the key is unique per project and caller.
     uniqueIndex("test_executions_idempotency_key").on(t.projectId, t.userId, t.idempotencyKey),
+    // What test_execution_steps' key refers to (migration 0028): its partition key is this row's
+    // created_at, enforced, and follows it on update.
+    unique("test_executions_id_created_at_key").on(t.id, t.createdAt),
   ],
 );
 
 /** The columns of test_execution_steps, shared with the objects that name one of its partitions. */
 const stepColumns = {
   id: integer("id").generatedAlwaysAsIdentity(),
-  executionId: integer("execution_id")
-    .notNull()
-    .references(() => testExecutions.id, { onDelete: "cascade" }),
+  executionId: integer("execution_id").notNull(),
   /**
    * The partition key (migration 0025): a copy of the execution's created_at, the moment its
-   * recording started, which never changes. The table is range-partitioned by its month.
+   * recording started, which never changes. The table is range-partitioned by its month. The
+   * foreign key holds it to the execution's (migration 0028), so reading an execution's steps
+   * by its id alone from its month's partition (executionSteps) finds them all.
    */
   executionCreatedAt: timestamp("execution_created_at", { withTimezone: true }).notNull(),
   stepNumber: integer("step_number").notNull(),
@@ -145,6 +148,13 @@ export const testExecutionSteps = pgTable(
       t.stepNumber,
       t.executionCreatedAt,
     ),
+    foreignKey({
+      name: "test_execution_steps_execution_fk",
+      columns: [t.executionId, t.executionCreatedAt],
+      foreignColumns: [testExecutions.id, testExecutions.createdAt],
+    })
+      .onDelete("cascade")
+      .onUpdate("cascade"),
   ],
 );
 
@@ -171,7 +181,7 @@ export interface ExecutionPartition {
 /**
  * Where the steps of an execution with this key (partitionKeyOf) are: the partition of its UTC
  * month, named as testtrack_ensure_step_partition names them. It may not exist (the steps then
- * wait in the default partition): readSteps reads through the parent then. Without an ISO key
+ * wait in the default partition): readSteps (stepReads.ts) reads through the parent then. Without an ISO key
  * (DateStyle is set to ISO on every connection), the parent.
  */
 export function partitionOf(partitionKey: string, exists = true): ExecutionPartition {
@@ -224,26 +234,6 @@ export function executionSteps(
         where: eq(testExecutionSteps.executionId, executionId),
       }
     : { table: testExecutionSteps, where: stepsOfExecution(executionId, partition) as SQL };
-}
-
-/**
- * Runs `read` on one execution's steps (executionSteps). When the partition does not exist
- * (undefined_table: its month's steps are in the default partition, or retention dropped it after
- * the execution was read, and its steps with it), `read` runs again through the parent, which
- * finds them. Not inside a transaction (the failed statement would abort it): there, name only a
- * partition that exists (partitionExistsOf) and that the transaction holds a lock on.
- */
-export async function readSteps<T>(
-  executionId: number,
-  partition: ExecutionPartition,
-  read: (steps: ExecutionSteps) => Promise<T>,
-): Promise<T> {
-  try {
-    return await read(executionSteps(executionId, partition));
-  } catch (error) {
-    if (!partition.partitionTable || !hasErrorCode(error, "42P01")) throw error;
-    return read(executionSteps(executionId, { ...partition, partitionTable: null }));
-  }
 }
 
 /**

@@ -293,9 +293,11 @@ describe("step partitions", () => {
 
   it("keeps a step whose month has no partition in the default one, then moves it into its month", async () => {
     const id = await executionOf(3, 0);
-    // Far ahead of the partitions made so far: its steps wait in the default partition.
+    // Far ahead of the partitions made so far: its steps wait in the default partition. With
+    // microseconds, as now() gives them: a JS Date keeps milliseconds only, so a key that went
+    // through one would find none of its steps through the parent.
     await h.db.execute(
-      sql`update test_executions set created_at = '2031-05-10T12:00:00Z' where id = ${id}`,
+      sql`update test_executions set created_at = '2031-05-10T12:00:00.123456Z' where id = ${id}`,
     );
     const [waiting] = await queryRows<{ n: number }>(
       h,

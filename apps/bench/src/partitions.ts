@@ -116,7 +116,7 @@ export async function measurePartitions(
   await run(sql`vacuum analyze partition_bench.parted`);
 
   // Inserts: 1,000-step batches of new executions of this month, taking turns.
-  const batches = 60;
+  const batches = 200;
   await run(sql`insert into partition_bench.executions
     select ${executions}::int + g, now() from generate_series(1, ${batches * 2 + 6}::int) g`);
   let next = executions;

@@ -25,11 +25,9 @@ import { notifyStepsRecorded } from "./live";
 import {
   EXECUTION_RESULTS,
   EXECUTION_STATUSES,
-  type ExecutionPartition,
   executionFilterCounts,
   failureGroups,
   type ProjectRole,
-  partitionExistsOf,
   partitionKeyOf,
   partitionOf,
   runs,
@@ -154,15 +152,14 @@ export type ExecutionDetail = Omit<TestExecution, "idempotencyKey" | "idempotenc
 /**
  * Locks the execution row for the rest of the transaction, so summary recomputation and
  * lifecycle checks of concurrent writers happen one after the other. NOT_FOUND when the actor
- * cannot see its project, FORBIDDEN below `need` (member by default). With the row: its step
- * partition as of the lock (partitionOf, null when it does not exist), for reads of its steps.
+ * cannot see its project, FORBIDDEN below `need` (member by default).
  */
 export async function lockExecution(
   tx: Database,
   actor: Actor,
   executionId: number,
   need: ProjectRole = NEEDS.write,
-): Promise<TestExecution & { partition: ExecutionPartition }> {
+): Promise<TestExecution> {
   const [locked] = await tx
     .select({ id: testExecutions.id })
     .from(testExecutions)
@@ -173,8 +170,6 @@ export async function lockExecution(
     ? await tx
         .select({
           execution: testExecutions,
-          partitionKey: partitionKeyOf,
-          partitionExists: partitionExistsOf,
           access: projectRoleSql(actor, testExecutions.projectId),
         })
         .from(testExecutions)
@@ -182,7 +177,7 @@ export async function lockExecution(
     : [];
   assertRole(row?.access, need, "Execution", executionId);
   if (!row) throw new NotFoundError("Execution", executionId);
-  return { ...row.execution, partition: partitionOf(row.partitionKey, row.partitionExists) };
+  return row.execution;
 }
 
 function fingerprint(input: z.output<typeof startExecutionInput>): string {

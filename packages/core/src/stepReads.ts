@@ -14,7 +14,7 @@ import {
  * (executionSteps); when that partition does not exist (undefined_table: its month's steps are
  * in the default partition, or retention dropped it after the execution was read, and its steps
  * with it), read again through the parent, which finds them. Not inside a transaction (the failed
- * statement would abort it): there, name only a partition that exists (partitionExistsOf) and
+ * statement would abort it): there, name only the partition a step was read from (partitionOfStep),
  * that the transaction holds a lock on.
  */
 export async function readSteps(

@@ -13,6 +13,7 @@ import {
   executionSteps,
   partitionKeyOf,
   partitionOf,
+  partitionOfStep,
   stepsOfExecution,
   type TestExecutionStep,
   testExecutionSteps,
@@ -263,7 +264,7 @@ export async function updateStep(
   const { id: stepId, ...changes } = updateStepInput.parse(raw);
   return db.transaction(async (tx) => {
     const [owner] = await tx
-      .select({ executionId: testExecutionSteps.executionId })
+      .select({ executionId: testExecutionSteps.executionId, ...partitionOfStep })
       .from(testExecutionSteps)
       .where(eq(testExecutionSteps.id, stepId));
     if (!owner) throw new NotFoundError("Step", stepId);
@@ -283,10 +284,13 @@ export async function updateStep(
       .where(eq(testExecutionSteps.id, stepId))
       .returning();
     if (!step) throw new NotFoundError("Step", stepId);
-    // The first SELECT above read through the parent, which this transaction now holds a lock
-    // on: dropping, creating or detaching a partition needs the parent exclusively, so the
-    // partition lockExecution found cannot go before this transaction ends.
-    const summary = await updateExecutionSummary(tx, execution.id, execution.partition);
+    // The first SELECT read through the parent, which this transaction now holds a lock on:
+    // dropping, creating or detaching a partition needs the parent exclusively, so the
+    // partition that step was in holds all of its execution's steps until this one ends.
+    const summary = await updateExecutionSummary(tx, execution.id, {
+      partitionTable: owner.partitionTable,
+      partitionKey: owner.partitionKey,
+    });
     await notifyStepsRecorded(tx, execution.id);
     return { steps: [step], summary };
   });

@@ -166,11 +166,16 @@ export const testExecutionSteps = pgTable(
 export const partitionKeyOf = sql<string>`(${testExecutions.createdAt} at time zone 'UTC')::text`;
 
 /**
- * Whether the partition of the execution's month exists, for a transaction, which cannot read
- * again through the parent after a statement on a missing table failed.
+ * Read with one of an execution's steps, through the parent: the partition that holds it, so all
+ * of its execution's steps (the default partition included), and their key as partitionKeyOf
+ * gives it. For a transaction, which cannot read again through the parent after a statement on a
+ * missing table failed: once it has read through the parent it holds a lock on it, and no
+ * partition can be created, dropped or detached before it ends.
  */
-export const partitionExistsOf = sql<boolean>`to_regclass('public.test_execution_steps_p'
-  || to_char(${testExecutions.createdAt} at time zone 'UTC', 'YYYYMM')) is not null`;
+export const partitionOfStep = {
+  partitionTable: sql<string>`${testExecutionSteps}.tableoid::regclass::text`,
+  partitionKey: sql<string>`(${testExecutionSteps.executionCreatedAt} at time zone 'UTC')::text`,
+};
 
 export interface ExecutionPartition {
   partitionKey: string;
@@ -219,9 +224,9 @@ export interface ExecutionSteps {
  * - With its partition's name (partitionOf): that partition itself, by execution alone (all
  *   of an execution's steps share its key, so they are all there), aliased as
  *   test_execution_steps so that every condition on testExecutionSteps' columns applies to it.
- *   It is planned like a plain table. Through the parent, the planner first expands and prunes
- *   the partitions: in the bench at 10M steps that made one execution's summary counts 1.2-1.3x
- *   those of a plain table, and 1.05-1.1x by name.
+ *   It is planned like a plain table; through the parent, the planner first expands and prunes
+ *   the partitions on every statement (docs/scaling.md, section 4, has the figures). Exact
+ *   because the foreign key holds every step's key to its execution's created_at (0028).
  * - Otherwise through the parent, by the key too (stepsOfExecution).
  */
 export function executionSteps(

@@ -1307,7 +1307,7 @@ async function measureIngest(
   // The partition key of each execution's steps (its created_at), read before the clock starts.
   // The raw driver sends a timestamptz parameter through a JS Date, which keeps milliseconds
   // only (drizzle passes the text as it is), and the foreign key wants the key exact: these
-  // executions' created_at are cut to milliseconds first (the FK's cascade would carry steps).
+  // executions' created_at (they have no steps yet) are cut to milliseconds first.
   await execute(
     database.handle,
     sql`update test_executions set created_at = date_trunc('milliseconds', created_at)

@@ -151,9 +151,11 @@ export async function measurePartitions(
   // them: the execution's row first (the access check), then its steps. On the partitioned table
   // that first read also returns created_at in UTC as text (partitionKeyOf), which names the
   // month's partition (partitionOf), and the steps are read from it by name (executionSteps).
-  // Measured reads (i >= 0) and warm-up reads (i < 0) pick different executions, so the pages of
-  // a measured one are not in shared buffers because its warm-up read put them there.
-  const pick = (i: number) => 1 + ((i < 0 ? -i * 7919 + 3 : i * 7919) % executions);
+  // Measured reads (i >= 0) pick executions with an odd id, warm-up reads (i < 0) even ones, both
+  // spread over every month, so the pages of a measured one are not in shared buffers because
+  // its warm-up read put them there.
+  const half = Math.floor(executions / 2);
+  const pick = (i: number) => 1 + 2 * ((Math.abs(i) * 7919) % half) + (i < 0 ? 1 : 0);
   // A running server reads in its steady state: each statement it has run a few times on a
   // connection runs on its generic plan (every statement is prepared; PostgreSQL plans the first
   // five runs of each anew), and the upper pages of the indexes it reads are in shared buffers.

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, eq, getTableColumns, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import { type Actor, NEEDS, readableBy } from "./actor";
 import { type Database, queryRows } from "./db";
@@ -14,6 +14,7 @@ import {
   partitionKeyOf,
   partitionOf,
   partitionOfStep,
+  stepPartition,
   stepsOfExecution,
   type TestExecutionStep,
   testExecutionSteps,
@@ -264,7 +265,7 @@ export async function updateStep(
   const { id: stepId, ...changes } = updateStepInput.parse(raw);
   return db.transaction(async (tx) => {
     const [owner] = await tx
-      .select({ executionId: testExecutionSteps.executionId, ...partitionOfStep })
+      .select({ executionId: testExecutionSteps.executionId })
       .from(testExecutionSteps)
       .where(eq(testExecutionSteps.id, stepId));
     if (!owner) throw new NotFoundError("Step", stepId);
@@ -278,19 +279,22 @@ export async function updateStep(
         `execution ${execution.id} is already ${execution.status}; its steps cannot change`,
       );
     }
-    const [step] = await tx
+    const [updated] = await tx
       .update(testExecutionSteps)
       .set(changes)
       .where(eq(testExecutionSteps.id, stepId))
-      .returning();
-    if (!step) throw new NotFoundError("Step", stepId);
-    // The first SELECT read through the parent, which this transaction now holds a lock on:
-    // dropping, creating or detaching a partition needs the parent exclusively, so the
-    // partition that step was in holds all of its execution's steps until this one ends.
-    const summary = await updateExecutionSummary(tx, execution.id, {
-      partitionTable: owner.partitionTable,
-      partitionKey: owner.partitionKey,
-    });
+      .returning({ ...getTableColumns(testExecutionSteps), ...partitionOfStep });
+    if (!updated) throw new NotFoundError("Step", stepId);
+    const { partitionTable, partitionKey, ...step } = updated;
+    // The partition the step is in holds all of its execution's steps, and keeps them until this
+    // transaction ends: the execution's lock keeps its created_at (and so its steps' key) and its
+    // steps as they are, and reading through the parent took a lock on it that dropping,
+    // creating or detaching a partition (or emptying the default one) must wait for.
+    const summary = await updateExecutionSummary(
+      tx,
+      execution.id,
+      stepPartition(partitionTable, partitionKey),
+    );
     await notifyStepsRecorded(tx, execution.id);
     return { steps: [step], summary };
   });

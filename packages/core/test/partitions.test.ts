@@ -146,6 +146,75 @@ describe("the migration to monthly step partitions", () => {
   });
 });
 
+describe("the migration to the steps' composite foreign key (0028)", () => {
+  const name = `testtrack_step_fk_${randomBytes(6).toString("hex")}`;
+  let admin: postgres.Sql;
+  let client: postgres.Sql;
+  let folder: string;
+
+  beforeAll(async () => {
+    admin = postgres(testDatabaseUrl("postgres"), { max: 1, onnotice: () => {} });
+    await admin.unsafe(`create database ${name}`);
+    client = postgres(testDatabaseUrl(name), { max: 2, onnotice: () => {} });
+    folder = mkdtempSync(join(tmpdir(), "testtrack-migrations-"));
+    cpSync(migrationsFolder, folder, { recursive: true });
+    const journalPath = join(folder, "meta/_journal.json");
+    const journal = JSON.parse(readFileSync(journalPath, "utf8"));
+    journal.entries = journal.entries.filter((entry: { idx: number }) => entry.idx < 28);
+    writeFileSync(journalPath, JSON.stringify(journal));
+    await migrate(drizzle(client), { migrationsFolder: folder });
+  });
+  afterAll(async () => {
+    await client.end();
+    await admin.unsafe(`drop database if exists ${name} with (force)`);
+    await admin.end();
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  it("sets keys written off their execution's created_at to it, then holds them there", async () => {
+    const [user] = await client`insert into users (email, name, password_hash)
+      values ('keys@example.com', 'Keys', 'x') returning id`;
+    const [project] = await client`select id from projects where personal_user_id = ${user?.id}`;
+    const [testCase] = await client`insert into test_cases (project_id, user_id, title)
+      values (${project?.id}, ${user?.id}, 'Keys') returning id`;
+    const [execution] = await client`insert into test_executions
+      (project_id, test_case_id, user_id, status, created_at)
+      values (${project?.id}, ${testCase?.id}, ${user?.id}, 'running',
+        '2026-03-31 23:59:59.999999+00') returning id`;
+    await client`select testtrack_ensure_step_partition('2026-03-15'), testtrack_ensure_step_partition('2026-04-15')`;
+    // Steps 1-2 under the exact key; 3-4 under a key a JS Date made of it: April, not March.
+    await client`insert into test_execution_steps (execution_id, execution_created_at, step_number, step_description, result)
+      select ${execution?.id}, case when n <= 2 then '2026-03-31 23:59:59.999999+00'::timestamptz
+        else '2026-04-01 00:00:00+00'::timestamptz end, n, 'step ' || n, 'pass'
+      from generate_series(1, 4) n`;
+    const handle = openDatabase({ url: testDatabaseUrl(name) });
+    try {
+      await handle.migrate();
+      const rows = await client`select step_number, tableoid::regclass::text as partition,
+          (execution_created_at = '2026-03-31 23:59:59.999999+00') as exact
+        from test_execution_steps where execution_id = ${execution?.id} order by step_number`;
+      expect(rows.map((row) => [row.step_number, row.partition, row.exact])).toEqual([
+        [1, "test_execution_steps_p202603", true],
+        [2, "test_execution_steps_p202603", true],
+        [3, "test_execution_steps_p202603", true],
+        [4, "test_execution_steps_p202603", true],
+      ]);
+      const [gone] =
+        await client`select to_regprocedure('testtrack_steps_follow_execution()') is null as fn,
+          not exists (select 1 from pg_trigger where tgname = 'test_executions_created_at_moves_steps') as trigger`;
+      expect(gone).toEqual({ fn: true, trigger: true });
+      const listed = await listSteps(
+        handle.db,
+        { id: Number(user?.id), role: "member" },
+        { executionId: Number(execution?.id) },
+      );
+      expect(listed.map((step) => step.stepNumber)).toEqual([1, 2, 3, 4]);
+    } finally {
+      await handle.close();
+    }
+  });
+});
+
 describe("step partitions", () => {
   let h: TestDatabase;
   let actor: Actor;

@@ -92,7 +92,10 @@ describe("the migrated schema", () => {
   it("deletes on cascade along project → executions, user → executions, test case → executions and execution → steps", async () => {
     const rows = await queryRows<{ table_name: string; column_name: string; delete_rule: string }>(
       h,
-      sql`select distinct kcu.table_name, kcu.column_name, rc.delete_rule
+      sql`select distinct kcu.table_name, kcu.column_name,
+            rc.delete_rule || case when rc.update_rule = 'CASCADE' then ' ON UPDATE CASCADE' else '' end
+              || case when kcu.table_name = 'test_execution_steps' then ' ' || rc.constraint_name else '' end
+              as delete_rule
           from information_schema.referential_constraints rc
           join information_schema.key_column_usage kcu
             on kcu.constraint_name = rc.constraint_name and kcu.constraint_schema = rc.constraint_schema
@@ -102,8 +105,8 @@ describe("the migrated schema", () => {
     const rules = rows.map((r) => `${r.table_name}.${r.column_name}:${r.delete_rule}`).sort();
     expect(rules).toEqual([
       // One key, (execution_id, execution_created_at) → (id, created_at): see partitions.test.ts.
-      "test_execution_steps.execution_created_at:CASCADE",
-      "test_execution_steps.execution_id:CASCADE",
+      "test_execution_steps.execution_created_at:CASCADE ON UPDATE CASCADE test_execution_steps_execution_fk",
+      "test_execution_steps.execution_id:CASCADE ON UPDATE CASCADE test_execution_steps_execution_fk",
       "test_executions.project_id:CASCADE",
       // Deleting a run keeps its executions (results are never lost with a run).
       "test_executions.run_id:SET NULL",

@@ -110,10 +110,10 @@ const stepColumns = {
   id: integer("id").generatedAlwaysAsIdentity(),
   executionId: integer("execution_id").notNull(),
   /**
-   * The partition key (migration 0025): a copy of the execution's created_at, the moment its
-   * recording started, which never changes. The table is range-partitioned by its month. The
-   * foreign key holds it to the execution's (migration 0028), so reading an execution's steps
-   * by its id alone from its month's partition (executionSteps) finds them all.
+   * The partition key (migration 0025): the execution's created_at, the moment its recording
+   * started. The table is range-partitioned by its month. The foreign key holds it equal to the
+   * execution's and carries a change of that along (migration 0028), so reading an execution's
+   * steps by its id alone from its month's partition (executionSteps) finds them all.
    */
   executionCreatedAt: timestamp("execution_created_at", { withTimezone: true }).notNull(),
   stepNumber: integer("step_number").notNull(),
@@ -168,14 +168,26 @@ export const partitionKeyOf = sql<string>`(${testExecutions.createdAt} at time z
 /**
  * Read with one of an execution's steps, through the parent: the partition that holds it, so all
  * of its execution's steps (the default partition included), and their key as partitionKeyOf
- * gives it. For a transaction, which cannot read again through the parent after a statement on a
- * missing table failed: once it has read through the parent it holds a lock on it, and no
- * partition can be created, dropped or detached before it ends.
+ * gives it (stepPartition makes an ExecutionPartition of them). For a transaction, which cannot
+ * read again through the parent after a statement on a missing table failed.
  */
 export const partitionOfStep = {
   partitionTable: sql<string>`${testExecutionSteps}.tableoid::regclass::text`,
   partitionKey: sql<string>`(${testExecutionSteps.executionCreatedAt} at time zone 'UTC')::text`,
 };
+
+/**
+ * The partition partitionOfStep read, by name when it is one of ours as search_path finds it
+ * (regclass as text is schema-qualified when search_path does not reach it), else the parent.
+ */
+export function stepPartition(partitionTable: string, partitionKey: string): ExecutionPartition {
+  return {
+    partitionKey,
+    partitionTable: /^test_execution_steps_(p\d{6}|default)$/.test(partitionTable)
+      ? partitionTable
+      : null,
+  };
+}
 
 export interface ExecutionPartition {
   partitionKey: string;
@@ -186,14 +198,14 @@ export interface ExecutionPartition {
 /**
  * Where the steps of an execution with this key (partitionKeyOf) are: the partition of its UTC
  * month, named as testtrack_ensure_step_partition names them. It may not exist (the steps then
- * wait in the default partition): readSteps (stepReads.ts) reads through the parent then. Without an ISO key
- * (DateStyle is set to ISO on every connection), the parent.
+ * wait in the default partition): readSteps (stepReads.ts) reads through the parent then.
+ * Without an ISO key (DateStyle is set to ISO on every connection), the parent.
  */
-export function partitionOf(partitionKey: string, exists = true): ExecutionPartition {
+export function partitionOf(partitionKey: string): ExecutionPartition {
   const month = /^(\d{4})-(\d{2})-/.exec(partitionKey);
   return {
     partitionKey,
-    partitionTable: month && exists ? `test_execution_steps_p${month[1]}${month[2]}` : null,
+    partitionTable: month ? `test_execution_steps_p${month[1]}${month[2]}` : null,
   };
 }
 

@@ -48,23 +48,22 @@ function monthOf(at: Date): string {
   return `${at.getUTCFullYear()}${String(at.getUTCMonth() + 1).padStart(2, "0")}`;
 }
 
-describe("the migration to monthly step partitions", () => {
-  const name = `testtrack_partition_${randomBytes(6).toString("hex")}`;
-  let admin: postgres.Sql;
-  let client: postgres.Sql;
-  let folder: string;
-  const ages = [400, 70, 40, 0];
-
+/**
+ * A new database migrated up to (not including) migration `before`, for a test of that migration;
+ * `url` migrates it the rest of the way (openDatabase). Dropped in afterAll.
+ */
+function databaseMigratedBefore(prefix: string, before: number) {
+  const name = `${prefix}_${randomBytes(6).toString("hex")}`;
+  const url = testDatabaseUrl(name);
+  const admin = postgres(testDatabaseUrl("postgres"), { max: 1, onnotice: () => {} });
+  const client = postgres(url, { max: 2, onnotice: () => {} });
+  const folder = mkdtempSync(join(tmpdir(), "testtrack-migrations-"));
   beforeAll(async () => {
-    admin = postgres(testDatabaseUrl("postgres"), { max: 1, onnotice: () => {} });
     await admin.unsafe(`create database ${name}`);
-    client = postgres(testDatabaseUrl(name), { max: 2, onnotice: () => {} });
-    // The schema as wave 1 and the rest of wave 2 left it: every migration before 0025.
-    folder = mkdtempSync(join(tmpdir(), "testtrack-migrations-"));
     cpSync(migrationsFolder, folder, { recursive: true });
     const journalPath = join(folder, "meta/_journal.json");
     const journal = JSON.parse(readFileSync(journalPath, "utf8"));
-    journal.entries = journal.entries.filter((entry: { idx: number }) => entry.idx < 25);
+    journal.entries = journal.entries.filter((entry: { idx: number }) => entry.idx < before);
     writeFileSync(journalPath, JSON.stringify(journal));
     await migrate(drizzle(client), { migrationsFolder: folder });
   });
@@ -74,13 +73,25 @@ describe("the migration to monthly step partitions", () => {
     await admin.end();
     rmSync(folder, { recursive: true, force: true });
   });
-
-  it("moves every step, ids and contents kept, into the partition of its execution's month", async () => {
+  /** A user with their personal project and a test case in it, written as SQL. */
+  const owner = async (label: string) => {
     const [user] = await client`insert into users (email, name, password_hash)
-      values ('old@example.com', 'Old', 'x') returning id`;
+      values (${`${label}@example.com`}, ${label}, 'x') returning id`;
     const [project] = await client`select id from projects where personal_user_id = ${user?.id}`;
     const [testCase] = await client`insert into test_cases (project_id, user_id, title)
-      values (${project?.id}, ${user?.id}, 'Old test') returning id`;
+      values (${project?.id}, ${user?.id}, ${`${label} test`}) returning id`;
+    return { user, project, testCase };
+  };
+  return { client, url, owner };
+}
+
+describe("the migration to monthly step partitions", () => {
+  const ages = [400, 70, 40, 0];
+  // The schema as wave 1 and the rest of wave 2 left it: every migration before 0025.
+  const { client, url, owner } = databaseMigratedBefore("testtrack_partition", 25);
+
+  it("moves every step, ids and contents kept, into the partition of its execution's month", async () => {
+    const { user, project, testCase } = await owner("old");
     for (const [i, age] of ages.entries()) {
       const [execution] = await client`insert into test_executions
         (project_id, test_case_id, user_id, status, created_at)
@@ -101,7 +112,7 @@ describe("the migration to monthly step partitions", () => {
     const [before] = await fingerprint();
     expect(before?.n).toBe(999);
 
-    const handle = openDatabase({ url: testDatabaseUrl(name) });
+    const handle = openDatabase({ url });
     try {
       await handle.migrate();
       const [after] = await fingerprint();
@@ -147,36 +158,10 @@ describe("the migration to monthly step partitions", () => {
 });
 
 describe("the migration to the steps' composite foreign key (0028)", () => {
-  const name = `testtrack_step_fk_${randomBytes(6).toString("hex")}`;
-  let admin: postgres.Sql;
-  let client: postgres.Sql;
-  let folder: string;
-
-  beforeAll(async () => {
-    admin = postgres(testDatabaseUrl("postgres"), { max: 1, onnotice: () => {} });
-    await admin.unsafe(`create database ${name}`);
-    client = postgres(testDatabaseUrl(name), { max: 2, onnotice: () => {} });
-    folder = mkdtempSync(join(tmpdir(), "testtrack-migrations-"));
-    cpSync(migrationsFolder, folder, { recursive: true });
-    const journalPath = join(folder, "meta/_journal.json");
-    const journal = JSON.parse(readFileSync(journalPath, "utf8"));
-    journal.entries = journal.entries.filter((entry: { idx: number }) => entry.idx < 28);
-    writeFileSync(journalPath, JSON.stringify(journal));
-    await migrate(drizzle(client), { migrationsFolder: folder });
-  });
-  afterAll(async () => {
-    await client.end();
-    await admin.unsafe(`drop database if exists ${name} with (force)`);
-    await admin.end();
-    rmSync(folder, { recursive: true, force: true });
-  });
+  const { client, url, owner } = databaseMigratedBefore("testtrack_step_fk", 28);
 
   it("sets keys written off their execution's created_at to it, then holds them there", async () => {
-    const [user] = await client`insert into users (email, name, password_hash)
-      values ('keys@example.com', 'Keys', 'x') returning id`;
-    const [project] = await client`select id from projects where personal_user_id = ${user?.id}`;
-    const [testCase] = await client`insert into test_cases (project_id, user_id, title)
-      values (${project?.id}, ${user?.id}, 'Keys') returning id`;
+    const { user, project, testCase } = await owner("keys");
     const [execution] = await client`insert into test_executions
       (project_id, test_case_id, user_id, status, created_at)
       values (${project?.id}, ${testCase?.id}, ${user?.id}, 'running',
@@ -187,7 +172,7 @@ describe("the migration to the steps' composite foreign key (0028)", () => {
       select ${execution?.id}, case when n <= 2 then '2026-03-31 23:59:59.999999+00'::timestamptz
         else '2026-04-01 00:00:00+00'::timestamptz end, n, 'step ' || n, 'pass'
       from generate_series(1, 4) n`;
-    const handle = openDatabase({ url: testDatabaseUrl(name) });
+    const handle = openDatabase({ url });
     try {
       await handle.migrate();
       const rows = await client`select step_number, tableoid::regclass::text as partition,

@@ -114,6 +114,8 @@ export async function measurePartitions(
   });
   await run(sql`vacuum analyze partition_bench.plain`);
   await run(sql`vacuum analyze partition_bench.parted`);
+  // The load's dirty pages written out now, not by a checkpoint in the middle of the reads.
+  await run(sql`checkpoint`);
 
   // Inserts: 1,000-step batches of new executions of this month, taking turns.
   const batches = 200;
@@ -165,6 +167,9 @@ export async function measurePartitions(
   // (at 10M steps: 1.10x and 1.11x the plain table; 1.06x and 1.06x after 1,000). Both sides get
   // the same warm-up, enough for 8 connections and 14 partitions.
   const warmup = 1_000;
+  // Each read takes 0.2-0.5 ms, and a partitioned and a plain one differ by tens of us: 2,000
+  // each (400 before) keep one run's p50 from moving with a burst of other work.
+  const reads = 2_000;
   type Where = { from: ReturnType<typeof sql>; where: ReturnType<typeof sql> };
   const ofExecution = async (table: "plain" | "parted", id: number): Promise<Where> => {
     if (table === "plain") {
@@ -184,7 +189,7 @@ export async function measurePartitions(
     return run(sql`select * from ${from} where ${where} order by step_number`);
   };
   const lists = await compare(
-    400,
+    reads,
     {
       plain: (i) => readSteps("plain", pick(i)),
       parted: (i) => readSteps("parted", pick(i)),
@@ -207,7 +212,7 @@ export async function measurePartitions(
     return counts(from, where);
   };
   const summaries = await compare(
-    400,
+    reads,
     {
       plain: (i) => recount("plain", pick(i)),
       parted: (i) => recount("parted", pick(i)),

@@ -1307,18 +1307,14 @@ async function measureIngest(
   // The partition key of each execution's steps (its created_at), read before the clock starts.
   // The raw driver sends a timestamptz parameter through a JS Date, which keeps milliseconds
   // only (drizzle passes the text as it is), and the foreign key wants the key exact: these
-  // executions' created_at (they have no steps yet) are cut to milliseconds first.
-  await execute(
-    database.handle,
-    sql`update test_executions set created_at = date_trunc('milliseconds', created_at)
-      where id = any(${`{${rawIds.join(",")}}`}::int[])`,
-  );
+  // executions' created_at (they have no steps yet) are cut to milliseconds, in the statement
+  // that reads them.
   const keys = new Map(
     (
       (await execute(
         database.handle,
-        // As text: a JS Date would drop the microseconds, and the key must equal created_at.
-        sql`select id, created_at::text as created_at from test_executions where id = any(${`{${rawIds.join(",")}}`}::int[])`,
+        sql`update test_executions set created_at = date_trunc('milliseconds', created_at)
+          where id = any(${`{${rawIds.join(",")}}`}::int[]) returning id, created_at::text as created_at`,
       )) as { id: number; created_at: string }[]
     ).map((row) => [Number(row.id), row.created_at]),
   );

@@ -158,12 +158,15 @@ export const testExecutionSteps = pgTable(
   ],
 );
 
+/** A timestamptz in UTC as text (ISO), exact to the microsecond (a JS Date is not). */
+const utcText = (column: AnyPgColumn) => sql<string>`(${column} at time zone 'UTC')::text`;
+
 /**
- * Read with an execution (its access check): its created_at in UTC as text, exact to the
- * microsecond (a JS Date is not). It is the steps' partition key, a constant when a statement is
- * planned (stepsOfExecution), and names the partition of its month (partitionOf).
+ * Read with an execution (its access check): its created_at in UTC as text. It is the steps'
+ * partition key, a constant when a statement is planned (stepsOfExecution), and names the
+ * partition of its month (partitionOf).
  */
-export const partitionKeyOf = sql<string>`(${testExecutions.createdAt} at time zone 'UTC')::text`;
+export const partitionKeyOf = utcText(testExecutions.createdAt);
 
 /**
  * Read with one of an execution's steps, through the parent: the partition that holds it, so all
@@ -173,7 +176,7 @@ export const partitionKeyOf = sql<string>`(${testExecutions.createdAt} at time z
  */
 export const partitionOfStep = {
   partitionTable: sql<string>`${testExecutionSteps}.tableoid::regclass::text`,
-  partitionKey: sql<string>`(${testExecutionSteps.executionCreatedAt} at time zone 'UTC')::text`,
+  partitionKey: utcText(testExecutionSteps.executionCreatedAt),
 };
 
 /**
